@@ -1,0 +1,55 @@
+# hrv-sentinel: one obvious way to run things.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export HRV_INBOX_DIR ?= inbox
+export HRV_SOURCES_DIR ?= sources
+export HRV_DATA_DIR ?= data
+
+.PHONY: install run demo test test-fast lint format lock clean
+
+install: $(STAMP)  ## create .venv and install the locked dependencies
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' \
+		|| { echo "hrv-sentinel needs Python 3.11 (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.local.yaml $@
+
+run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000 (embedded SQLite)
+	mkdir -p $(HRV_INBOX_DIR) $(HRV_SOURCES_DIR) $(HRV_DATA_DIR)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+demo: install  ## drop ~180 days of realistic journals and exports for 4 athletes
+	$(BIN)/python -m hrv.demo
+
+test: install  ## the whole suite (what CI runs)
+	$(BIN)/python -m pytest
+
+test-fast: install  ## unit tests only (seconds)
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: install  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy hrv assets resources sensors alerts definitions.py
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock:  ## re-resolve pinned dependencies after editing pyproject.toml (needs uv)
+	$(BIN)/pip install --quiet uv==0.13.8
+	$(BIN)/uv lock
+	$(BIN)/uv export --frozen --format requirements-txt --all-groups --no-emit-project -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""Agent: what the athlete reads in the morning."""
+
+
+import dagster as dg
+
+from assets import check_names as C
+from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from assets.gold import model_predictions
+from assets.silver import daily_features
+from hrv import pipeline, quality
+from resources.folders import DataStoreResource
+
+FORECAST_KEY = dg.AssetKey(["agent", "agent_forecast"])
+
+
+@dg.asset(
+    key=FORECAST_KEY,
+    group_name="agent",
+    partitions_def=ATHLETES,
+    deps=[model_predictions, daily_features],
+    retry_policy=FS_RETRY,
+    kinds={"json"},
+    check_specs=[
+        check_spec(
+            C.FORECAST_CONTRACT,
+            FORECAST_KEY,
+            "`agent_forecast.json` carries every key of the product contract, a "
+            "recommendation among train_hard / train_moderate / train_easy / rest, and at "
+            "least one reason. ERROR.",
+        ),
+    ],
+)
+def agent_forecast(
+    context: dg.AssetExecutionContext, store: DataStoreResource
+) -> dg.MaterializeResult:
+    """Tomorrow's forecast and training recommendation, with the reasons behind it.
+
+    Expected rMSSD with its interval, the 7-day baseline and the normal range, a
+    recommendation (train_hard, train_moderate, train_easy or rest) and the athlete's
+    own guess: `data/outputs/<athlete>/agent_forecast.json`.
+    """
+    athlete = context.partition_key
+    doc = data_step("forecasting", lambda: pipeline.agent_forecast(store.path, athlete))
+    outcome = quality.agent_forecast_contract(doc)
+    return dg.MaterializeResult(
+        metadata={
+            "athlete": athlete,
+            "for_date": doc["for_date"],
+            "predicted_rmssd_ms": doc["predicted_rmssd_ms"],
+            "recommendation": doc["recommendation"],
+            "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in doc["reasons"])),
+            "path": dg.MetadataValue.path(
+                str(store.path / "outputs" / athlete / pipeline.AGENT_FORECAST)
+            ),
+        },
+        check_results=[
+            check_result(C.FORECAST_CONTRACT, outcome, dg.AssetCheckSeverity.ERROR, athlete)
+        ],
+    )

@@ -1,0 +1,161 @@
+"""Bronze: raw inputs made durable. Journal entries from the inbox, readings from sources."""
+
+
+import dagster as dg
+from pydantic import Field
+
+from assets import check_names as C
+from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from hrv import pipeline, quality
+from hrv.store import AthleteStore
+from resources.folders import DataStoreResource, InboxResource, SourcesResource
+
+JOURNAL_KEY = dg.AssetKey(["bronze", "journal_entries"])
+READINGS_KEY = dg.AssetKey(["bronze", "wearable_readings"])
+
+
+class JournalIngestConfig(dg.Config):
+    files: list[str] | None = Field(
+        default=None,
+        description=(
+            "Inbox-relative paths of the files to ingest (the inbox sensor fills this in). "
+            "Leave empty to scan the inbox for this athlete's pending files."
+        ),
+    )
+
+
+@dg.asset(
+    key=JOURNAL_KEY,
+    group_name="bronze",
+    partitions_def=ATHLETES,
+    retry_policy=FS_RETRY,
+    kinds={"python", "file"},
+    check_specs=[
+        check_spec(
+            C.JOURNAL_SCHEMA,
+            JOURNAL_KEY,
+            "Every stored journal entry of this athlete passes the journal schema: known "
+            "fields only, ISO dates, values in range (sleep 0-24 h, ratings 1-5, RPE 0-10, "
+            "guess 5-300 ms...). ERROR, blocking: a failure stops features and forecasts "
+            "from being built on bad entries. Fix: look at the 'invalid' metadata.",
+            blocking=True,
+        ),
+        check_spec(
+            C.ONE_ENTRY_PER_DAY,
+            JOURNAL_KEY,
+            "Each athlete-day has exactly one current journal entry, and every correction "
+            "records which entry it superseded (the audit trail is consistent). ERROR, "
+            "blocking.",
+            blocking=True,
+        ),
+    ],
+)
+def journal_entries(
+    context: dg.AssetExecutionContext,
+    config: JournalIngestConfig,
+    inbox: InboxResource,
+    store: DataStoreResource,
+) -> dg.MaterializeResult:
+    """The athlete's evening journals, one current entry per day, with an audit trail.
+
+    Reads pending files from `inbox/` (Markdown front matter, JSON, YAML, CSV), stores
+    their entries durably in `data/store/<athlete>/journal_log.jsonl`, then moves each
+    file to `inbox/processed/`. A file that no longer parses moves to `inbox/rejected/`
+    with `<name>.error.json`. A new file for an existing day supersedes the old entry
+    (kept in the log); identical content changes nothing.
+    """
+    athlete = context.partition_key
+    report = pipeline.ingest_journals(
+        inbox=inbox.path,
+        data_dir=store.path,
+        athlete=athlete,
+        default_athlete=inbox.athlete_default,
+        files=config.files,
+    )
+    for rel, errors in report.rejected_files.items():
+        context.log.warning(f"rejected {rel}: " + "; ".join(errors))
+    athlete_store = AthleteStore(store.path, athlete)
+    versions = athlete_store.journal_versions()
+    effective = athlete_store.effective_journal()
+    schema = quality.journal_schema(effective)
+    per_day = quality.one_entry_per_day(versions)
+    dates = [e["date"] for e in effective]
+    return dg.MaterializeResult(
+        metadata={
+            "athlete": athlete,
+            "n_entries": len(effective),
+            "n_versions": len(versions),
+            "first_date": dates[0] if dates else "-",
+            "last_date": dates[-1] if dates else "-",
+            "new_dates": dg.MetadataValue.json(report.summary.new_dates),
+            "superseded_dates": dg.MetadataValue.json(report.summary.superseded_dates),
+            "unchanged_dates": len(report.summary.unchanged_dates),
+            "accepted_files": dg.MetadataValue.json(report.accepted_files),
+            "rejected_files": dg.MetadataValue.json(report.rejected_files),
+            "missing_files": dg.MetadataValue.json(report.missing_files),
+            "log": dg.MetadataValue.path(str(athlete_store.journal_log_path)),
+        },
+        check_results=[
+            check_result(C.JOURNAL_SCHEMA, schema, dg.AssetCheckSeverity.ERROR, athlete),
+            check_result(C.ONE_ENTRY_PER_DAY, per_day, dg.AssetCheckSeverity.ERROR, athlete),
+        ],
+    )
+
+
+@dg.asset(
+    key=READINGS_KEY,
+    group_name="bronze",
+    partitions_def=ATHLETES,
+    retry_policy=FS_RETRY,
+    kinds={"python", "file"},
+    check_specs=[
+        check_spec(
+            C.RMSSD_PLAUSIBLE,
+            READINGS_KEY,
+            "Every rMSSD reading lies in the physiological range 5-300 ms. WARN: an "
+            "implausible reading (sensor artifact, unit mix-up) is excluded from features "
+            "and listed in the metadata; the rest of the pipeline goes on.",
+        ),
+    ],
+)
+def wearable_readings(
+    context: dg.AssetExecutionContext,
+    sources: SourcesResource,
+    store: DataStoreResource,
+) -> dg.MaterializeResult:
+    """The athlete's morning HRV readings from every wearable export that mentions them.
+
+    Exports in `sources/<athlete>/` and top-level `sources/` files are detected by content
+    (generic CSV, WHOOP, Oura, Garmin, Apple Health). rMSSD and Apple's SDNN are stored as
+    separate metrics and never mixed. Stored in `data/store/<athlete>/readings.csv`.
+    """
+    athlete = context.partition_key
+    report = data_step(
+        "reading wearable exports",
+        lambda: pipeline.rebuild_readings(
+            sources=sources.path,
+            data_dir=store.path,
+            athlete=athlete,
+            default_athlete=sources.athlete_default,
+        ),
+    )
+    for rel, errors in report.bad_files.items():
+        context.log.warning(f"export {rel} skipped: " + "; ".join(errors[:3]))
+    readings = AthleteStore(store.path, athlete).readings()
+    outcome = quality.rmssd_plausible(readings)
+    return dg.MaterializeResult(
+        metadata={
+            "athlete": athlete,
+            "n_readings": report.n_readings,
+            "n_rmssd": report.n_rmssd,
+            "n_sdnn": report.n_sdnn,
+            "first_date": report.first_date or "-",
+            "newest_date": report.newest_date or "-",
+            "exports": dg.MetadataValue.json(report.files),
+            "bad_exports": dg.MetadataValue.json(report.bad_files),
+            "changed": report.changed,
+        },
+        check_results=[
+            check_result(C.RMSSD_PLAUSIBLE, outcome, dg.AssetCheckSeverity.WARN, athlete)
+        ],
+    )

@@ -1,0 +1,11 @@
+"""Asset check names: constants, so sensors, alerts and tests never misspell them."""
+
+JOURNAL_SCHEMA = "journal_schema_and_ranges"
+ONE_ENTRY_PER_DAY = "one_entry_per_athlete_day"
+RMSSD_PLAUSIBLE = "rmssd_plausible_5_300_ms"
+FEATURE_COMPLETENESS = "feature_completeness"
+MODEL_VS_PERSISTENCE = "model_mae_vs_persistence"
+PREDICTION_RANGE = "prediction_in_physiological_range"
+REGISTRY_APPEND_ONLY = "registry_append_only"
+RECONCILIATION_COVERAGE = "reconciliation_interval_coverage"
+FORECAST_CONTRACT = "agent_forecast_contract"

@@ -1,0 +1,63 @@
+"""What every asset shares: the athlete partitions, retries, and check plumbing."""
+
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import dagster as dg
+
+from hrv.quality import CheckOutcome
+
+ATHLETES = dg.DynamicPartitionsDefinition(name="athletes")
+
+# Steps that touch the filesystem retry transient OS errors with exponential backoff
+# (0.5 s, 1 s, 2 s). Deterministic data errors raise dg.Failure(allow_retries=False).
+FS_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+T = TypeVar("T")
+
+
+def data_step(what: str, fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn data problems into a clear, non-retried failure.
+
+    OSError (a busy disk, a network filesystem hiccup) propagates and is retried by
+    FS_RETRY; missing upstream layers and impossible inputs are not worth retrying.
+    """
+    try:
+        return fn()
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise dg.Failure(description=f"{what}: {exc}", allow_retries=False) from exc
+
+
+def check_spec(
+    name: str, asset_key: dg.AssetKey, description: str, *, blocking: bool = False
+) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name,
+        asset=asset_key,
+        description=description,
+        blocking=blocking,
+        partitions_def=ATHLETES,
+    )
+
+
+def check_result(
+    name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, athlete: str
+) -> dg.AssetCheckResult:
+    metadata: dict[str, object] = {"verdict": outcome.verdict, "athlete": athlete}
+    for key, value in outcome.metadata.items():
+        if isinstance(value, list):
+            metadata[key] = dg.MetadataValue.json(value)
+        elif value is None:
+            metadata[key] = dg.MetadataValue.text("-")
+        else:
+            metadata[key] = value
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=outcome.passed,
+        severity=severity,
+        metadata=metadata,
+        description=outcome.verdict,
+    )

@@ -1,0 +1,1 @@
+"""Pure HRV domain logic: parsing, features, models, outputs. No Dagster imports here."""

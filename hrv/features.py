@@ -1,0 +1,182 @@
+"""Daily features for one athlete: the HRV method of the product contract.
+
+One row per calendar day D, built only from data known on the evening of D:
+- ``ln_rmssd``: ln of the morning-of-D rMSSD (readings outside 5-300 ms are invalid).
+- ``baseline_7d_ln``: mean ln rMSSD over D-6..D, needing >= 3 valid days.
+- ``normal_mean_ln`` +/- 0.5 ``normal_sd_ln``: the 60-day normal range (>= 7 valid days).
+- ``cv_7d_pct``: 7-day coefficient of variation of rMSSD, in percent (>= 3 valid days).
+- ``load_au``: sum of minutes x RPE of D's sessions; ``acute_load``/``chronic_load``:
+  exponentially weighted means with spans 7 and 28 days; ``acwr`` their ratio.
+- Journal self-reports of D.
+The label ``target_ln`` is ln rMSSD of the morning of D+1: a journal for D informs it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RMSSD_MIN_MS = 5.0
+RMSSD_MAX_MS = 300.0
+BASELINE_DAYS = 7
+BASELINE_MIN_VALID = 3
+NORMAL_DAYS = 60
+NORMAL_MIN_VALID = 7
+NORMAL_SD_WIDTH = 0.5
+ACUTE_SPAN = 7
+CHRONIC_SPAN = 28
+
+JOURNAL_NUMERIC = (
+    "sleep_hours",
+    "sleep_quality",
+    "stress",
+    "mood",
+    "soreness",
+    "alcohol_units",
+    "caffeine_mg",
+    "hrv_guess_ms",
+)
+JOURNAL_BOOL = ("late_meal", "illness", "travel")
+JOURNAL_COLUMNS = ("date", *JOURNAL_NUMERIC, *JOURNAL_BOOL, "load_au", "n_sessions")
+READING_COLUMNS = ("date", "metric", "value_ms", "resting_hr_bpm", "source_format")
+
+# Inputs of the learned models (all known on the evening of D).
+MODEL_FEATURES = (
+    "ln_rmssd_last",
+    "dev_from_baseline",
+    "baseline_7d_ln",
+    "normal_mean_ln",
+    "normal_sd_ln",
+    "cv_7d_pct",
+    "resting_hr_bpm",
+    "load_au",
+    "acute_load",
+    "chronic_load",
+    "acwr",
+    "sleep_hours",
+    "sleep_quality",
+    "stress",
+    "mood",
+    "soreness",
+    "alcohol_units",
+    "caffeine_mg",
+    "late_meal",
+    "illness",
+    "travel",
+)
+
+
+def journal_frame(entries: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Effective journal entries (one per date, as dicts) -> a typed frame."""
+    rows = []
+    for e in entries:
+        sessions = e.get("training") or []
+        row = {k: e.get(k) for k in ("date", *JOURNAL_NUMERIC, *JOURNAL_BOOL)}
+        row["load_au"] = float(sum(s["minutes"] * s["rpe"] for s in sessions))
+        row["n_sessions"] = len(sessions)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(JOURNAL_COLUMNS))
+    frame["date"] = pd.to_datetime(frame["date"])
+    for col in (*JOURNAL_NUMERIC, "load_au"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    for col in JOURNAL_BOOL:
+        frame[col] = frame[col].map({True: 1.0, False: 0.0}).astype(float)
+    frame["n_sessions"] = frame["n_sessions"].astype(int)
+    return frame.sort_values("date").reset_index(drop=True)
+
+
+def readings_frame(readings: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(readings), columns=list(READING_COLUMNS))
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["value_ms"] = pd.to_numeric(frame["value_ms"], errors="coerce").astype(float)
+    frame["resting_hr_bpm"] = pd.to_numeric(frame["resting_hr_bpm"], errors="coerce").astype(float)
+    return frame.sort_values(["date", "metric"]).reset_index(drop=True)
+
+
+def is_plausible_rmssd(value: float) -> bool:
+    return value == value and RMSSD_MIN_MS <= value <= RMSSD_MAX_MS
+
+
+def build_daily_features(journal: pd.DataFrame, readings: pd.DataFrame) -> pd.DataFrame:
+    """Join journal and readings on a continuous calendar and compute the features.
+
+    Never looks ahead: every column but ``target_ln``/``target_rmssd_ms`` for day D is a
+    function of rows dated <= D only (tested in tests/test_features.py).
+    """
+    dates = pd.concat([journal["date"], readings["date"]])
+    if dates.empty:
+        return pd.DataFrame(columns=["date", *MODEL_FEATURES, "target_ln", "target_rmssd_ms"])
+    calendar = pd.date_range(dates.min(), dates.max(), freq="D")
+    frame = pd.DataFrame({"date": calendar})
+
+    rmssd = readings[readings["metric"] == "rmssd"].drop_duplicates("date", keep="last")
+    sdnn = readings[readings["metric"] == "sdnn"].drop_duplicates("date", keep="last")
+    frame = frame.merge(
+        rmssd[["date", "value_ms", "resting_hr_bpm"]].rename(columns={"value_ms": "rmssd_ms"}),
+        on="date",
+        how="left",
+    )
+    frame = frame.merge(
+        sdnn[["date", "value_ms"]].rename(columns={"value_ms": "sdnn_ms"}), on="date", how="left"
+    )
+    frame = frame.merge(journal, on="date", how="left")
+    frame["has_journal"] = frame["date"].isin(journal["date"])
+    frame["has_rmssd"] = frame["rmssd_ms"].notna()
+
+    valid = frame["rmssd_ms"].between(RMSSD_MIN_MS, RMSSD_MAX_MS)
+    frame["rmssd_valid"] = valid
+    frame["ln_rmssd"] = np.where(valid, np.log(frame["rmssd_ms"].where(valid)), np.nan)
+    ln = frame["ln_rmssd"]
+    frame["ln_rmssd_last"] = ln.ffill(limit=BASELINE_DAYS)
+
+    roll7 = ln.rolling(BASELINE_DAYS, min_periods=BASELINE_MIN_VALID)
+    frame["baseline_7d_ln"] = roll7.mean()
+    frame["n_valid_7d"] = valid.astype(float).rolling(BASELINE_DAYS, min_periods=1).sum()
+    frame["baseline_7d_ms"] = np.exp(frame["baseline_7d_ln"])
+    raw7 = frame["rmssd_ms"].where(valid).rolling(BASELINE_DAYS, min_periods=BASELINE_MIN_VALID)
+    frame["cv_7d_pct"] = 100.0 * raw7.std(ddof=1) / raw7.mean()
+
+    roll60 = ln.rolling(NORMAL_DAYS, min_periods=NORMAL_MIN_VALID)
+    frame["normal_mean_ln"] = roll60.mean()
+    frame["normal_sd_ln"] = roll60.std(ddof=1)
+    frame["normal_lo_ms"] = np.exp(
+        frame["normal_mean_ln"] - NORMAL_SD_WIDTH * frame["normal_sd_ln"]
+    )
+    frame["normal_hi_ms"] = np.exp(
+        frame["normal_mean_ln"] + NORMAL_SD_WIDTH * frame["normal_sd_ln"]
+    )
+    frame["dev_from_baseline"] = frame["ln_rmssd_last"] - frame["baseline_7d_ln"]
+
+    load = frame["load_au"].fillna(0.0)
+    frame["load_au"] = load
+    frame["acute_load"] = load.ewm(span=ACUTE_SPAN, adjust=False).mean()
+    frame["chronic_load"] = load.ewm(span=CHRONIC_SPAN, adjust=False).mean()
+    frame["acwr"] = frame["acute_load"] / frame["chronic_load"].where(frame["chronic_load"] > 0)
+
+    frame["target_ln"] = ln.shift(-1)
+    frame["target_rmssd_ms"] = frame["rmssd_ms"].where(valid).shift(-1)
+    return frame
+
+
+def hand_ewma(values: list[float], span: int) -> list[float]:
+    """Reference EWMA (Williams et al. 2017): E_t = l*x_t + (1-l)*E_{t-1}, l = 2/(span+1)."""
+    lam = 2.0 / (span + 1.0)
+    out: list[float] = []
+    for x in values:
+        out.append(x if not out else lam * x + (1 - lam) * out[-1])
+    return out
+
+
+def finite_or_none(value: Any, digits: int = 2) -> float | None:
+    """Round a number for JSON output; NaN/inf/None become None."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, digits) if math.isfinite(number) else None

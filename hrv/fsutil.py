@@ -1,0 +1,96 @@
+"""Crash-safe file helpers: every output is written whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or create inside ``path`` durable (POSIX)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file, fsync and rename.
+
+    Readers see either the old file or the new one, never a half-written file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_text_atomic(path, to_json(obj))
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, limit: int | None = None) -> str:
+    """Hash a file (or its first ``limit`` bytes) without loading it whole."""
+    h = hashlib.sha256()
+    remaining = limit
+    with path.open("rb") as fh:
+        while True:
+            size = 1 << 20 if remaining is None else min(1 << 20, remaining)
+            if size == 0:
+                break
+            chunk = fh.read(size)
+            if not chunk:
+                break
+            h.update(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+    return h.hexdigest()
+
+
+def move_unique(src: Path, dest_dir: Path) -> Path:
+    """Move ``src`` into ``dest_dir`` without overwriting: ``a.md``, ``a.dup1.md``, ..."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    candidate = dest_dir / src.name
+    n = 0
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = dest_dir / f"{src.stem}.dup{n}{src.suffix}"
+    os.replace(src, candidate)
+    fsync_dir(dest_dir)
+    fsync_dir(src.parent)
+    return candidate

@@ -1,0 +1,206 @@
+"""The inbox folder: where journal files are dropped, and where they end up.
+
+Layout::
+
+    inbox/2026-11-21.md            athlete from the file, else HRV_DEFAULT_ATHLETE
+    inbox/<athlete>/2026-11-21.md  athlete from the folder
+    inbox/processed/...            accepted files (same relative path)
+    inbox/rejected/...             rejected files + <name>.error.json
+
+Hidden files and partial downloads (``*.part``, ``*.tmp``, ``*.crdownload``, ``*~``) are
+left alone until they are renamed. Symlinks, oversized files, nested folders and folders
+whose name is not an athlete id are rejected with a reason: nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hrv.fsutil import move_unique, write_json_atomic
+from hrv.journal import (
+    ATHLETE_RE,
+    FILE_FIELD,
+    MAX_JOURNAL_BYTES,
+    RESERVED_ATHLETES,
+    FieldError,
+    JournalParseResult,
+    is_ignored_name,
+    parse_journal_file,
+)
+
+PROCESSED = "processed"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file in the inbox that is (or will be) a journal, or must be rejected."""
+
+    path: Path
+    rel: str  # path relative to the inbox, with '/'
+    folder_athlete: str | None
+    size: int
+    mtime_ns: int
+    problem: str | None = None  # set when the file must be rejected without parsing
+    ignored: str | None = None  # set for files left alone (hidden, partial download)
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        return (self.size, self.mtime_ns)
+
+
+def _candidate(path: Path, rel: str, folder: str | None) -> Candidate:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return Candidate(path, rel, folder, 0, 0, ignored="vanished while scanning")
+    if path.is_symlink():
+        return Candidate(
+            path,
+            rel,
+            folder,
+            st.st_size,
+            st.st_mtime_ns,
+            problem="symlinks are not read (they can point anywhere): drop the file itself",
+        )
+    if is_ignored_name(path.name):
+        reason = "hidden file" if path.name.startswith(".") else "partial download"
+        return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns, ignored=reason)
+    if not path.is_file():
+        return Candidate(
+            path, rel, folder, st.st_size, st.st_mtime_ns, problem="not a regular file"
+        )
+    if st.st_size > MAX_JOURNAL_BYTES:
+        return Candidate(
+            path,
+            rel,
+            folder,
+            st.st_size,
+            st.st_mtime_ns,
+            problem=f"file is {st.st_size} bytes, over the {MAX_JOURNAL_BYTES} byte journal limit",
+        )
+    return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns)
+
+
+def scan_inbox(inbox: Path) -> list[Candidate]:
+    """Every file under the inbox except the processed/ and rejected/ archives.
+
+    Cost is proportional to the pending files only: the archives are never listed.
+    """
+    out: list[Candidate] = []
+    if not inbox.is_dir():
+        return out
+    with os.scandir(inbox) as top:
+        entries = sorted(top, key=lambda e: e.name)
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name in (PROCESSED, REJECTED) or entry.name.startswith("."):
+                continue
+            folder_ok = bool(ATHLETE_RE.match(entry.name))
+            with os.scandir(path) as sub:
+                children = sorted(sub, key=lambda e: e.name)
+            for child in children:
+                cpath = Path(child.path)
+                rel = f"{entry.name}/{child.name}"
+                if child.is_dir(follow_symlinks=False):
+                    if child.name.startswith("."):
+                        continue
+                    # nested folders: every file inside is rejected, one by one
+                    for root, dirs, files in os.walk(cpath):
+                        dirs[:] = [d for d in dirs if not d.startswith(".")]
+                        for name in sorted(files):
+                            fpath = Path(root) / name
+                            frel = fpath.relative_to(inbox).as_posix()
+                            c = _candidate(fpath, frel, None)
+                            if c.ignored is None:
+                                c = Candidate(
+                                    fpath,
+                                    frel,
+                                    None,
+                                    c.size,
+                                    c.mtime_ns,
+                                    problem="nested folders are not read: use "
+                                    "inbox/ or inbox/<athlete>/",
+                                )
+                            out.append(c)
+                    continue
+                c = _candidate(cpath, rel, entry.name if folder_ok else None)
+                if not folder_ok and c.problem is None and c.ignored is None:
+                    c = Candidate(
+                        cpath,
+                        rel,
+                        None,
+                        c.size,
+                        c.mtime_ns,
+                        problem=f"folder name '{entry.name}' is not an athlete id "
+                        "(lowercase letters, digits, '-' and '_')",
+                    )
+                out.append(c)
+        else:
+            out.append(_candidate(path, entry.name, None))
+    return out
+
+
+def parse_candidate(c: Candidate, default_athlete: str) -> JournalParseResult:
+    if c.problem is not None:
+        return JournalParseResult(file=c.rel, errors=[FieldError(FILE_FIELD, c.rel, c.problem)])
+    result = parse_journal_file(
+        c.path, folder_athlete=c.folder_athlete, default_athlete=default_athlete
+    )
+    result.file = c.rel
+    return result
+
+
+def archive_path(inbox: Path, kind: str, rel: str) -> Path:
+    """Where a file with inbox-relative path ``rel`` goes in ``processed``/``rejected``."""
+    return inbox / kind / Path(rel).parent
+
+
+def reject(inbox: Path, c: Candidate, result: JournalParseResult, now: dt.datetime) -> Path:
+    """Move a rejected file to inbox/rejected/ with ``<name>.error.json`` beside it."""
+    dest_dir = archive_path(inbox, REJECTED, c.rel)
+    moved = move_unique(c.path, dest_dir)
+    report = result.error_report(now)
+    report["file"] = c.rel
+    report["moved_to"] = moved.relative_to(inbox).as_posix()
+    write_json_atomic(moved.with_name(moved.name + ".error.json"), report)
+    return moved
+
+
+def accept(inbox: Path, c: Candidate) -> Path:
+    """Move an accepted file (its content already durably stored) to inbox/processed/."""
+    return move_unique(c.path, archive_path(inbox, PROCESSED, c.rel))
+
+
+def candidate_for(inbox: Path, rel: str) -> Candidate:
+    """Rebuild a candidate for a file named by its inbox-relative path."""
+    path = inbox / rel
+    parts = Path(rel).parts
+    if len(parts) > 2:
+        c = _candidate(path, rel, None)
+        return Candidate(
+            path,
+            rel,
+            None,
+            c.size,
+            c.mtime_ns,
+            ignored=c.ignored,
+            problem=c.problem or "nested folders are not read: use inbox/ or inbox/<athlete>/",
+        )
+    folder = parts[0] if len(parts) == 2 else None
+    c = _candidate(path, rel, folder)
+    if folder is not None and (not ATHLETE_RE.match(folder) or folder in RESERVED_ATHLETES):
+        return Candidate(
+            path,
+            rel,
+            None,
+            c.size,
+            c.mtime_ns,
+            ignored=c.ignored,
+            problem=c.problem or f"folder name '{folder}' is not an athlete id",
+        )
+    return c

@@ -1,0 +1,106 @@
+"""Reconciliation: registered forecasts against the readings that later arrived.
+
+For each forecast day the last forecast registered for it is scored (a correction made
+the evening before replaces an earlier forecast for the same morning). Reported for the
+selected model, each baseline and the athlete's own guess, over the last 7 and 28 days
+(counted back from the newest reconciled day) and over all days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hrv.features import finite_or_none, is_plausible_rmssd
+from hrv.registry import BASELINE, SELECTED
+
+WINDOWS = {"last_7": 7, "last_28": 28, "all": None}
+
+
+def _stats(pairs: list[tuple[float, float, float | None, float | None]]) -> dict[str, Any]:
+    """pairs: (predicted, actual, lower, upper)."""
+    if not pairs:
+        return {"n": 0, "mae_ms": None, "bias_ms": None, "interval_coverage": None}
+    errors = [p - a for p, a, _, _ in pairs]
+    with_interval = [(a, lo, hi) for _, a, lo, hi in pairs if lo is not None and hi is not None]
+    coverage = (
+        sum(1 for a, lo, hi in with_interval if lo <= a <= hi) / len(with_interval)
+        if with_interval
+        else None
+    )
+    return {
+        "n": len(pairs),
+        "mae_ms": finite_or_none(sum(abs(e) for e in errors) / len(errors), 3),
+        "bias_ms": finite_or_none(sum(errors) / len(errors), 3),
+        "interval_coverage": finite_or_none(coverage, 3),
+    }
+
+
+def _num(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out else None
+
+
+def reconcile(
+    athlete: str, registry_rows: list[dict[str, str]], actuals: dict[str, float]
+) -> dict[str, Any]:
+    """Score forecasts whose morning has a plausible rMSSD reading.
+
+    ``actuals`` maps ISO date -> measured rMSSD (ms). Returns the contract's
+    ``reconciliation.json`` with per-window details under ``windows``.
+    """
+    last: dict[tuple[str, str, str], dict[str, str]] = {}
+    for row in registry_rows:
+        last[(row["for_date"], row["role"], row["model"])] = row
+    scored: dict[str, list[tuple[str, float, float, float | None, float | None]]] = {}
+    guesses: list[tuple[str, float, float]] = []
+    for (day, role, model), row in sorted(last.items()):
+        actual = actuals.get(day)
+        pred = _num(row.get("predicted_rmssd_ms"))
+        if actual is None or pred is None or not is_plausible_rmssd(actual):
+            continue
+        name = "model" if role == SELECTED else model if role == BASELINE else None
+        if name is None:
+            continue
+        scored.setdefault(name, []).append(
+            (day, pred, actual, _num(row.get("lower_ms")), _num(row.get("upper_ms")))
+        )
+        guess = _num(row.get("user_guess_ms"))
+        if role == SELECTED and guess is not None:
+            guesses.append((day, guess, actual))
+
+    model_days = [d for d, *_ in scored.get("model", [])]
+    newest = max(model_days) if model_days else None
+    windows: dict[str, Any] = {}
+    for wname, length in WINDOWS.items():
+        since = None
+        if newest is not None and length is not None:
+            since = (dt.date.fromisoformat(newest) - dt.timedelta(days=length - 1)).isoformat()
+
+        def keep(day: str, since: str | None = since) -> bool:
+            return since is None or day >= since
+
+        block: dict[str, Any] = {}
+        for name, rows in scored.items():
+            block[name] = _stats([(p, a, lo, hi) for d, p, a, lo, hi in rows if keep(d)])
+        g = [(p, a, None, None) for d, p, a in guesses if keep(d)]
+        block["user_guess"] = _stats(g)
+        windows[wname] = block
+
+    overall = windows["all"]
+    model = overall.get("model", _stats([]))
+    baselines = {k: v["mae_ms"] for k, v in overall.items() if k not in ("model", "user_guess")}
+    return {
+        "athlete": athlete,
+        "n_reconciled": model["n"],
+        "mae_ms": model["mae_ms"],
+        "bias_ms": model["bias_ms"],
+        "interval_coverage": model["interval_coverage"],
+        "user_guess_mae_ms": overall["user_guess"]["mae_ms"],
+        "baseline_mae_ms": baselines,
+        "newest_reconciled_date": newest,
+        "windows": windows,
+    }

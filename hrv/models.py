@@ -14,7 +14,10 @@ quantiles in ln space), so their coverage is measured, not assumed.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,14 +126,19 @@ def make_estimator(name: str) -> Any:
     if name == TREES:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        return HistGradientBoostingRegressor(
-            max_iter=120,
-            learning_rate=0.05,
-            max_leaf_nodes=8,
-            min_samples_leaf=12,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=0,
+        # The imputer drops all-empty columns (an athlete who never logs caffeine), which
+        # the trees' own binning cannot handle, and keeps "was missing" as indicators.
+        return make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True),
+            HistGradientBoostingRegressor(
+                max_iter=120,
+                learning_rate=0.05,
+                max_leaf_nodes=8,
+                min_samples_leaf=12,
+                l2_regularization=1.0,
+                early_stopping=False,
+                random_state=0,
+            ),
         )
     raise ValueError(f"unknown learned model {name!r}")
 
@@ -153,11 +161,31 @@ def baseline_ln(rows: pd.DataFrame, name: str) -> np.ndarray:
     raise ValueError(name)
 
 
-def _fit_predict(name: str, train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, Any]:
+@contextlib.contextmanager
+def _quiet_imputer() -> Iterator[None]:
+    """Journals often leave whole fields empty; the imputer drops them by design."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping features without any observed")
+        yield
+
+
+def _predict(est: Any, rows: pd.DataFrame) -> np.ndarray:
+    with _quiet_imputer():
+        return np.asarray(est.predict(_x(rows)), dtype=float)
+
+
+def _fit(name: str, rows: pd.DataFrame) -> Any:
+    """Fit a learned model on the deviation of tomorrow's ln rMSSD from the baseline."""
     est = make_estimator(name)
-    y = (train["target_ln"] - train["baseline_7d_ln"]).to_numpy(dtype=float)
-    est.fit(_x(train), y)
-    return test["baseline_7d_ln"].to_numpy(dtype=float) + est.predict(_x(test)), est
+    y = (rows["target_ln"] - rows["baseline_7d_ln"]).to_numpy(dtype=float)
+    with _quiet_imputer():
+        est.fit(_x(rows), y)
+    return est
+
+
+def _fit_predict(name: str, train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, Any]:
+    est = _fit(name, train)
+    return test["baseline_7d_ln"].to_numpy(dtype=float) + _predict(est, test), est
 
 
 def _mae_ms(pred_ln: np.ndarray, actual_ln: np.ndarray) -> float:
@@ -222,10 +250,7 @@ def fit_final(frame: pd.DataFrame, selection: SelectionResult) -> dict[str, Any]
     if selection.cold_start or len(rows) <= MIN_TRAIN_ROWS:
         return fitted
     for name in LEARNED:
-        est = make_estimator(name)
-        y = (rows["target_ln"] - rows["baseline_7d_ln"]).to_numpy(dtype=float)
-        est.fit(_x(rows), y)
-        fitted[name] = est
+        fitted[name] = _fit(name, rows)
     return fitted
 
 
@@ -247,7 +272,7 @@ def predict_next(
     fallback_sd = fallback_sd if math.isfinite(fallback_sd) else DEFAULT_LN_SD
     centre: dict[str, float] = {b: float(baseline_ln(row, b)[0]) for b in BASELINES}
     for name, est in fitted.items():
-        centre[name] = float(row["baseline_7d_ln"].iloc[0] + est.predict(_x(row))[0])
+        centre[name] = float(row["baseline_7d_ln"].iloc[0] + _predict(est, row)[0])
     out: dict[str, Prediction] = {}
     for name, ln_pred in centre.items():
         if not math.isfinite(ln_pred):

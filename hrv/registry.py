@@ -52,8 +52,8 @@ def read_registry(path: Path) -> list[dict[str, str]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return "" if not math.isfinite(value) else f"{value:.2f}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "" if not math.isfinite(value) else f"{float(value):.2f}"
     return str(value)
 
 

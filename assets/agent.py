@@ -1,6 +1,5 @@
 """Agent: what the athlete reads in the morning."""
 
-
 import dagster as dg
 
 from assets import check_names as C

@@ -1,6 +1,5 @@
 """Bronze: raw inputs made durable. Journal entries from the inbox, readings from sources."""
 
-
 import dagster as dg
 from pydantic import Field
 

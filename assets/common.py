@@ -1,8 +1,7 @@
 """What every asset shares: the athlete partitions, retries, and check plumbing."""
 
-
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 
@@ -46,7 +45,7 @@ def check_spec(
 def check_result(
     name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, athlete: str
 ) -> dg.AssetCheckResult:
-    metadata: dict[str, object] = {"verdict": outcome.verdict, "athlete": athlete}
+    metadata: dict[str, Any] = {"verdict": outcome.verdict, "athlete": athlete}
     for key, value in outcome.metadata.items():
         if isinstance(value, list):
             metadata[key] = dg.MetadataValue.json(value)

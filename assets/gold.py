@@ -1,5 +1,6 @@
 """Gold: the model, its predictions, the append-only registry, reconciliation, summary."""
 
+from typing import Any
 
 import dagster as dg
 
@@ -54,7 +55,10 @@ def hrv_model(context: dg.AssetExecutionContext, store: DataStoreResource) -> dg
             "cold_start": selection.cold_start,
             "n_days": selection.n_days,
             "n_backtest_days": selection.n_backtest,
-            **{f"mae_ms/{k}": (v if v is not None else dg.MetadataValue.text("-")) for k, v in mae.items()},
+            **{
+                f"mae_ms/{k}": (v if v is not None else dg.MetadataValue.text("-"))
+                for k, v in mae.items()
+            },
             "training_metrics": dg.MetadataValue.path(
                 str(outputs_dir(store.path, athlete) / pipeline.TRAINING_METRICS)
             ),
@@ -145,7 +149,9 @@ def predictions_registry(
     before = verify_registry(registry, ledger)
     appended = 0
     if before.passed:
-        appended = data_step("registering", lambda: pipeline.register_predictions(store.path, athlete))
+        appended = data_step(
+            "registering", lambda: pipeline.register_predictions(store.path, athlete)
+        )
     after = verify_registry(registry, ledger) if before.passed else before
     outcome = quality.CheckOutcome(
         after.passed,
@@ -194,7 +200,7 @@ def reconciliation(
     doc = data_step("reconciling", lambda: pipeline.reconcile_athlete(store.path, athlete))
     outcome = quality.reconciliation_coverage(doc)
 
-    def num(v: object) -> object:
+    def num(v: Any) -> Any:
         return v if v is not None else dg.MetadataValue.text("-")
 
     return dg.MaterializeResult(

@@ -1,6 +1,5 @@
 """Silver: one row per athlete-day with the HRV method's features."""
 
-
 import dagster as dg
 
 from assets import check_names as C

@@ -24,6 +24,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -55,6 +56,13 @@ class DemoDay:
     resting_hr_bpm: float | None
 
 
+@dataclass(frozen=True)
+class MeasuredDay:
+    date: dt.date
+    morning_rmssd_ms: float
+    resting_hr_bpm: float | None
+
+
 def simulate(profile: AthleteProfile, days: int, end: dt.date, seed: int) -> list[DemoDay]:
     """Simulate ``days`` evenings ending at ``end`` (and the mornings they inform)."""
     rng = np.random.default_rng(seed)
@@ -70,7 +78,7 @@ def simulate(profile: AthleteProfile, days: int, end: dt.date, seed: int) -> lis
     for i in range(days):
         day = start + dt.timedelta(days=i)
         hard_block = block_start <= i < block_start + 10
-        sessions = []
+        sessions: list[dict[str, Any]] = []
         if rng.random() > (0.1 if hard_block else 0.28):
             minutes = float(rng.integers(30, 100 if not hard_block else 150))
             rpe = float(rng.integers(3, 8) if not hard_block else rng.integers(7, 10))
@@ -230,7 +238,11 @@ def write_sources(
     profile: AthleteProfile, days: list[DemoDay], sources: Path, seed: int
 ) -> list[Path]:
     rng = np.random.default_rng(seed + 2)
-    measured = [d for d in days if d.morning_rmssd_ms is not None]
+    measured = [
+        MeasuredDay(d.date, d.morning_rmssd_ms, d.resting_hr_bpm)
+        for d in days
+        if d.morning_rmssd_ms is not None
+    ]
     written: list[Path] = []
     if profile.source_style == "generic_csv":
         path = sources / profile.athlete / "hrv.csv"
@@ -373,13 +385,13 @@ def write_demo(
     return out
 
 
-def evaluate(sim: dict[str, list[DemoDay]]) -> dict[str, dict[str, float | None]]:
+def evaluate(sim: dict[str, list[DemoDay]]) -> dict[str, dict[str, Any]]:
     """Walk-forward MAE per athlete on the simulated data, through the real pipeline code."""
     from hrv.features import build_daily_features, journal_frame, readings_frame
     from hrv.journal import JournalEntry
     from hrv.models import select_model
 
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for athlete, days in sim.items():
         entries = [
             JournalEntry.model_validate({**d.journal, "athlete": athlete}).model_dump(mode="json")

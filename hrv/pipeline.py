@@ -7,6 +7,7 @@ mounts the same ``data/`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
@@ -132,10 +133,9 @@ def ingest_journals(
             if not all(_ingested_marker(AthleteStore(data_dir, a), sha).exists() for a in others):
                 report.waiting_for_other_athletes.append(c.rel)
                 continue
-        try:
+        with contextlib.suppress(FileNotFoundError):
+            # another athlete's run may have archived this multi-athlete file first
             inbox_mod.accept(inbox, c)
-        except FileNotFoundError:
-            pass  # another athlete's run archived this multi-athlete file first
         report.accepted_files.append(c.rel)
     report.n_entries = len(store.effective_journal())
     return report

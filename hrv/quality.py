@@ -67,11 +67,11 @@ def journal_schema(entries: list[dict[str, Any]]) -> CheckOutcome:
 def one_entry_per_day(versions: list[dict[str, Any]]) -> CheckOutcome:
     """Each athlete-day has one current entry, and every correction names what it replaced."""
     problems: list[str] = []
-    current: dict[str, str] = {}
+    current: dict[str, Any] = {}
     for i, v in enumerate(versions, start=1):
         if v.get("version") != i:
             problems.append(f"line {i}: version {v.get('version')} out of sequence")
-        day = v.get("date")
+        day = str(v.get("date"))
         prev = current.get(day)
         if v.get("supersedes") != prev:
             problems.append(
@@ -90,8 +90,12 @@ def one_entry_per_day(versions: list[dict[str, Any]]) -> CheckOutcome:
     return CheckOutcome(
         not problems,
         verdict,
-        {"n_days": len(current), "n_versions": len(versions), "n_corrections": n_corrections,
-         "problems": problems[:20]},
+        {
+            "n_days": len(current),
+            "n_versions": len(versions),
+            "n_corrections": n_corrections,
+            "problems": problems[:20],
+        },
     )
 
 
@@ -144,9 +148,13 @@ def feature_completeness(frame: pd.DataFrame) -> CheckOutcome:
     return CheckOutcome(
         passed,
         verdict,
-        {"window_days": n, "rmssd_fraction": round(readings, 3),
-         "journal_fraction": round(journals, 3), "baseline_on_last_day": has_baseline,
-         "min_fraction": COMPLETENESS_MIN_FRACTION},
+        {
+            "window_days": n,
+            "rmssd_fraction": round(readings, 3),
+            "journal_fraction": round(journals, 3),
+            "baseline_on_last_day": has_baseline,
+            "min_fraction": COMPLETENESS_MIN_FRACTION,
+        },
     )
 
 
@@ -155,8 +163,12 @@ def model_beats_persistence(metrics: dict[str, Any]) -> CheckOutcome:
     cand = {k: (v or {}).get("mae_ms") for k, v in metrics.get("candidates", {}).items()}
     selected = metrics.get("selected_model")
     sel_mae, pers = cand.get(selected), cand.get(PERSISTENCE)
-    meta = {"selected_model": selected, "selected_mae_ms": sel_mae, "persistence_mae_ms": pers,
-            "cold_start": bool(metrics.get("cold_start"))}
+    meta = {
+        "selected_model": selected,
+        "selected_mae_ms": sel_mae,
+        "persistence_mae_ms": pers,
+        "cold_start": bool(metrics.get("cold_start")),
+    }
     if metrics.get("cold_start"):
         return CheckOutcome(True, f"cold start ({metrics.get('n_days')} days): baseline only", meta)
     if sel_mae is None or pers is None:
@@ -165,12 +177,16 @@ def model_beats_persistence(metrics: dict[str, Any]) -> CheckOutcome:
         return CheckOutcome(
             False,
             f"no model beats persistence ({pers:.2f} ms): learned models "
-            + ", ".join(f"{k} {v:.2f} ms" for k, v in cand.items() if v is not None and k != PERSISTENCE),
+            + ", ".join(
+                f"{k} {v:.2f} ms" for k, v in cand.items() if v is not None and k != PERSISTENCE
+            ),
             meta,
         )
     return CheckOutcome(
-        True, f"{selected} MAE {sel_mae:.2f} ms beats persistence {pers:.2f} ms "
-        f"({100 * (1 - sel_mae / pers):.0f}% better)", meta
+        True,
+        f"{selected} MAE {sel_mae:.2f} ms beats persistence {pers:.2f} ms "
+        f"({100 * (1 - sel_mae / pers):.0f}% better)",
+        meta,
     )
 
 
@@ -192,15 +208,16 @@ def prediction_in_range(doc: dict[str, Any]) -> CheckOutcome:
             problems.append(f"{p['model']}: interval [{lo}, {hi}] does not contain {mid}")
     if not any(p.get("selected") for p in preds):
         problems.append("no selected prediction")
-    sel = next((p for p in preds if p.get("selected")), {})
+    sel: dict[str, Any] = next((p for p in preds if p.get("selected")), {})
     verdict = (
         f"{sel.get('model')} predicts {sel.get('predicted_rmssd_ms')} ms for {doc.get('for_date')} "
         f"[{sel.get('lower_ms')}, {sel.get('upper_ms')}]"
         if not problems
         else problems[0]
     )
-    return CheckOutcome(not problems, verdict, {"n_predictions": len(preds),
-                                                "problems": problems[:20]})
+    return CheckOutcome(
+        not problems, verdict, {"n_predictions": len(preds), "problems": problems[:20]}
+    )
 
 
 def reconciliation_coverage(doc: dict[str, Any]) -> CheckOutcome:
@@ -208,16 +225,30 @@ def reconciliation_coverage(doc: dict[str, Any]) -> CheckOutcome:
     n = int(doc.get("n_reconciled") or 0)
     cov = doc.get("interval_coverage")
     floor = INTERVAL_LEVEL - COVERAGE_TOLERANCE
-    meta = {"n_reconciled": n, "interval_coverage": cov, "nominal": INTERVAL_LEVEL,
-            "floor": round(floor, 2), "mae_ms": doc.get("mae_ms"), "bias_ms": doc.get("bias_ms")}
+    meta = {
+        "n_reconciled": n,
+        "interval_coverage": cov,
+        "nominal": INTERVAL_LEVEL,
+        "floor": round(floor, 2),
+        "mae_ms": doc.get("mae_ms"),
+        "bias_ms": doc.get("bias_ms"),
+    }
     if n < COVERAGE_MIN_N or cov is None:
-        return CheckOutcome(True, f"{n} forecasts reconciled: too few to judge coverage "
-                            f"(needs {COVERAGE_MIN_N})", meta)
+        return CheckOutcome(
+            True,
+            f"{n} forecasts reconciled: too few to judge coverage (needs {COVERAGE_MIN_N})",
+            meta,
+        )
     if cov < floor:
-        return CheckOutcome(False, f"{INTERVAL_LEVEL:.0%} intervals covered only {cov:.0%} of "
-                            f"{n} outcomes: forecasts are overconfident", meta)
-    return CheckOutcome(True, f"{INTERVAL_LEVEL:.0%} intervals covered {cov:.0%} of {n} outcomes",
-                        meta)
+        return CheckOutcome(
+            False,
+            f"{INTERVAL_LEVEL:.0%} intervals covered only {cov:.0%} of "
+            f"{n} outcomes: forecasts are overconfident",
+            meta,
+        )
+    return CheckOutcome(
+        True, f"{INTERVAL_LEVEL:.0%} intervals covered {cov:.0%} of {n} outcomes", meta
+    )
 
 
 def agent_forecast_contract(doc: dict[str, Any]) -> CheckOutcome:

@@ -9,6 +9,7 @@ selected model, each baseline and the athlete's own guess, over the last 7 and 2
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from hrv.features import finite_or_none, is_plausible_rmssd
@@ -17,7 +18,7 @@ from hrv.registry import BASELINE, SELECTED
 WINDOWS = {"last_7": 7, "last_28": 28, "all": None}
 
 
-def _stats(pairs: list[tuple[float, float, float | None, float | None]]) -> dict[str, Any]:
+def _stats(pairs: Sequence[tuple[float, float, float | None, float | None]]) -> dict[str, Any]:
     """pairs: (predicted, actual, lower, upper)."""
     if not pairs:
         return {"n": 0, "mae_ms": None, "bias_ms": None, "interval_coverage": None}

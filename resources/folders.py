@@ -4,7 +4,6 @@ Each folder comes from its field if set, else from its environment variable (rea
 the folder is first used, never at import time), else from the contract's default.
 """
 
-
 import os
 from pathlib import Path
 
@@ -27,10 +26,12 @@ class InboxResource(dg.ConfigurableResource):
         default=None, description="Drop folder; default $HRV_INBOX_DIR, else 'inbox'."
     )
     default_athlete: str | None = Field(
-        default=None, description="Athlete for files that name none; default $HRV_DEFAULT_ATHLETE, else 'me'."
+        default=None,
+        description="Athlete for files that name none; default $HRV_DEFAULT_ATHLETE, else 'me'.",
     )
     settle_seconds: float = Field(
-        default=2.0, description="A file is read only after its size and mtime are stable this long."
+        default=2.0,
+        description="A file is read only after its size and mtime are stable this long.",
     )
 
     @property
@@ -49,7 +50,8 @@ class SourcesResource(dg.ConfigurableResource):
         default=None, description="Exports folder; default $HRV_SOURCES_DIR, else 'sources'."
     )
     default_athlete: str | None = Field(
-        default=None, description="Athlete for exports that name none; default $HRV_DEFAULT_ATHLETE."
+        default=None,
+        description="Athlete for exports that name none; default $HRV_DEFAULT_ATHLETE.",
     )
 
     @property
@@ -62,7 +64,8 @@ class SourcesResource(dg.ConfigurableResource):
 
 
 class DataStoreResource(dg.ConfigurableResource):
-    """Outputs and stores: ``data/outputs/<athlete>/``, ``data/store/<athlete>/``, ``data/alerts.jsonl``."""
+    """Outputs and stores: ``data/outputs/<athlete>/``, ``data/store/<athlete>/`` and
+    ``data/alerts.jsonl``."""
 
     data_dir: str | None = Field(
         default=None, description="Data folder; default $HRV_DATA_DIR, else 'data'."

@@ -18,9 +18,15 @@ from hrv.features import (
 def readings(values, start="2026-01-01", metric="rmssd"):
     days = pd.date_range(start, periods=len(values), freq="D")
     return readings_frame(
-        {"date": d.date().isoformat(), "metric": metric, "value_ms": v, "resting_hr_bpm": None,
-         "source_format": "test"}
-        for d, v in zip(days, values, strict=True) if v is not None
+        {
+            "date": d.date().isoformat(),
+            "metric": metric,
+            "value_ms": v,
+            "resting_hr_bpm": None,
+            "source_format": "test",
+        }
+        for d, v in zip(days, values, strict=True)
+        if v is not None
     )
 
 
@@ -80,8 +86,13 @@ def test_training_load_ewma_and_acwr_hand_computed():
     rows = [
         {"date": "2026-01-01", "training": [{"type": "run", "minutes": 50, "rpe": 2}]},  # 100
         {"date": "2026-01-02", "training": []},  # 0
-        {"date": "2026-01-03", "training": [{"type": "a", "minutes": 20, "rpe": 5},
-                                             {"type": "b", "minutes": 20, "rpe": 5}]},  # 200
+        {
+            "date": "2026-01-03",
+            "training": [
+                {"type": "a", "minutes": 20, "rpe": 5},
+                {"type": "b", "minutes": 20, "rpe": 5},
+            ],
+        },  # 200
     ]
     f = build_daily_features(journals(rows), readings([50, 50, 50]))
     assert list(f["load_au"]) == [100, 0, 200]
@@ -96,8 +107,10 @@ def test_training_load_ewma_and_acwr_hand_computed():
 
 
 def test_days_without_journal_count_as_zero_load():
-    rows = [{"date": "2026-01-01", "training": [{"minutes": 60, "rpe": 5}]},
-            {"date": "2026-01-03", "training": [{"minutes": 60, "rpe": 5}]}]
+    rows = [
+        {"date": "2026-01-01", "training": [{"minutes": 60, "rpe": 5}]},
+        {"date": "2026-01-03", "training": [{"minutes": 60, "rpe": 5}]},
+    ]
     f = build_daily_features(journals(rows), readings([50, 50, 50]))
     assert list(f["load_au"]) == [300, 0, 300]
     assert list(f["has_journal"]) == [True, False, True]
@@ -111,8 +124,15 @@ def test_target_is_next_morning():
 
 
 def test_journal_fields_are_typed():
-    rows = [{"date": "2026-01-01", "late_meal": True, "illness": False, "alcohol_units": 3,
-             "hrv_guess_ms": 55}]
+    rows = [
+        {
+            "date": "2026-01-01",
+            "late_meal": True,
+            "illness": False,
+            "alcohol_units": 3,
+            "hrv_guess_ms": 55,
+        }
+    ]
     f = build_daily_features(journals(rows), readings([50]))
     assert f.loc[0, "late_meal"] == 1.0 and f.loc[0, "illness"] == 0.0
     assert f.loc[0, "alcohol_units"] == 3.0 and math.isnan(f.loc[0, "travel"])
@@ -124,11 +144,18 @@ def _random_history(seed, n=150):
     j = []
     for d in days:
         if rng.random() < 0.9:
-            j.append({"date": d.date().isoformat(), "sleep_hours": float(rng.uniform(4, 9)),
-                      "alcohol_units": float(rng.integers(0, 5)), "stress": int(rng.integers(1, 6)),
-                      "illness": bool(rng.random() < 0.05),
-                      "training": [{"minutes": float(rng.integers(0, 120)),
-                                    "rpe": float(rng.integers(0, 10))}]})
+            j.append(
+                {
+                    "date": d.date().isoformat(),
+                    "sleep_hours": float(rng.uniform(4, 9)),
+                    "alcohol_units": float(rng.integers(0, 5)),
+                    "stress": int(rng.integers(1, 6)),
+                    "illness": bool(rng.random() < 0.05),
+                    "training": [
+                        {"minutes": float(rng.integers(0, 120)), "rpe": float(rng.integers(0, 10))}
+                    ],
+                }
+            )
     vals = [float(np.exp(rng.normal(4, 0.2))) if rng.random() < 0.92 else None for _ in days]
     return j, vals
 
@@ -143,11 +170,16 @@ def test_no_look_ahead_features_for_day_d_use_nothing_after_d(seed):
     for cut in (20, 61, 100, 140):
         cut_date = full.loc[cut, "date"]
         j_other = [e for e in j if pd.Timestamp(e["date"]) <= cut_date] + [
-            {"date": (cut_date + pd.Timedelta(days=k)).date().isoformat(),
-             "alcohol_units": 20.0, "training": [{"minutes": 600, "rpe": 10}]}
+            {
+                "date": (cut_date + pd.Timedelta(days=k)).date().isoformat(),
+                "alcohol_units": 20.0,
+                "training": [{"minutes": 600, "rpe": 10}],
+            }
             for k in range(1, 30)
         ]
-        vals_other = vals[: cut + 1] + [float(rng.uniform(5, 300)) for _ in range(len(vals) - cut - 1)]
+        vals_other = vals[: cut + 1] + [
+            float(rng.uniform(5, 300)) for _ in range(len(vals) - cut - 1)
+        ]
         other = build_daily_features(journals(j_other), readings(vals_other))
         left = full.loc[:cut, feature_cols].reset_index(drop=True)
         right = other.loc[:cut, feature_cols].reset_index(drop=True)

@@ -268,7 +268,9 @@ def test_athlete_from_field_folder_and_default():
 
 
 def test_athlete_conflicting_with_folder_is_rejected():
-    err = only_error(parse("a.json", '{"date": "2026-01-01", "athlete": "bob"}', folder_athlete="ann"))
+    err = only_error(
+        parse("a.json", '{"date": "2026-01-01", "athlete": "bob"}', folder_athlete="ann")
+    )
     assert err.field == "athlete" and "ann" in err.message
 
 

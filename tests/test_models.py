@@ -31,10 +31,20 @@ def make_frame(n, *, effect=0.0, walk=False, seed=0):
     for i in range(1, n + 1):
         base = ln[i - 1] if walk else math.log(60)
         ln[i] = base - effect * alcohol[i - 1] + rng.normal(0, 0.12 if walk else 0.05)
-    j = [{"date": d.date().isoformat(), "alcohol_units": float(a), "training": []}
-         for d, a in zip(days[:n], alcohol[:n], strict=True)]
-    r = [{"date": d.date().isoformat(), "metric": "rmssd", "value_ms": float(np.exp(x)),
-          "resting_hr_bpm": None, "source_format": "t"} for d, x in zip(days, ln, strict=True)]
+    j = [
+        {"date": d.date().isoformat(), "alcohol_units": float(a), "training": []}
+        for d, a in zip(days[:n], alcohol[:n], strict=True)
+    ]
+    r = [
+        {
+            "date": d.date().isoformat(),
+            "metric": "rmssd",
+            "value_ms": float(np.exp(x)),
+            "resting_hr_bpm": None,
+            "source_format": "t",
+        }
+        for d, x in zip(days, ln, strict=True)
+    ]
     return build_daily_features(journal_frame(j), readings_frame(r))
 
 

@@ -13,14 +13,19 @@ from hrv.forecast import recommend
 def test_journal_schema_pass_and_fail():
     good = [{"date": "2026-01-01", "athlete": "ann", "mood": 3}]
     assert quality.journal_schema(good).passed
-    bad = good + [{"date": "2026-01-02", "athlete": "ann", "mood": 9}]
+    bad = [*good, {"date": "2026-01-02", "athlete": "ann", "mood": 9}]
     out = quality.journal_schema(bad)
     assert not out.passed and "mood" in out.verdict and out.metadata["invalid"]
 
 
 def _version(i, day, sha, supersedes):
-    return {"version": i, "date": day, "entry_sha": sha, "supersedes": supersedes,
-            "entry": {"date": day}}
+    return {
+        "version": i,
+        "date": day,
+        "entry_sha": sha,
+        "supersedes": supersedes,
+        "entry": {"date": day},
+    }
 
 
 def test_one_entry_per_day_pass_and_fail():
@@ -35,8 +40,10 @@ def test_one_entry_per_day_pass_and_fail():
 
 
 def test_rmssd_plausible_pass_and_fail():
-    rows = [{"date": "2026-01-01", "metric": "rmssd", "value_ms": "50", "source_file": "x"},
-            {"date": "2026-01-01", "metric": "sdnn", "value_ms": "900", "source_file": "y"}]
+    rows = [
+        {"date": "2026-01-01", "metric": "rmssd", "value_ms": "50", "source_file": "x"},
+        {"date": "2026-01-01", "metric": "sdnn", "value_ms": "900", "source_file": "y"},
+    ]
     assert quality.rmssd_plausible(rows).passed  # SDNN is not judged by the rMSSD range
     rows.append({"date": "2026-01-02", "metric": "rmssd", "value_ms": "400", "source_file": "x"})
     out = quality.rmssd_plausible(rows)
@@ -62,18 +69,35 @@ def test_feature_completeness_pass_and_fail():
 
 
 def test_model_vs_persistence():
-    m = {"selected_model": "ridge", "cold_start": False, "n_days": 100,
-         "candidates": {"persistence": {"mae_ms": 6.0}, "rolling_7d": {"mae_ms": 5.5},
-                        "ridge": {"mae_ms": 5.0}, "tree_ensemble": {"mae_ms": 5.2}}}
+    m = {
+        "selected_model": "ridge",
+        "cold_start": False,
+        "n_days": 100,
+        "candidates": {
+            "persistence": {"mae_ms": 6.0},
+            "rolling_7d": {"mae_ms": 5.5},
+            "ridge": {"mae_ms": 5.0},
+            "tree_ensemble": {"mae_ms": 5.2},
+        },
+    }
     assert quality.model_beats_persistence(m).passed
     m["selected_model"] = "persistence"
     assert not quality.model_beats_persistence(m).passed
 
 
 def _preds(mid=50.0, lo=45.0, hi=55.0):
-    return {"for_date": "2026-01-02", "predictions": [
-        {"model": "ridge", "predicted_rmssd_ms": mid, "lower_ms": lo, "upper_ms": hi,
-         "selected": True}]}
+    return {
+        "for_date": "2026-01-02",
+        "predictions": [
+            {
+                "model": "ridge",
+                "predicted_rmssd_ms": mid,
+                "lower_ms": lo,
+                "upper_ms": hi,
+                "selected": True,
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize(
@@ -99,8 +123,10 @@ def test_reconciliation_coverage():
 
 
 def test_agent_forecast_contract():
-    doc = {k: 1 for k in quality.AGENT_FORECAST_KEYS} | {"recommendation": "rest",
-                                                        "reasons": ["ill"]}
+    doc = {k: 1 for k in quality.AGENT_FORECAST_KEYS} | {
+        "recommendation": "rest",
+        "reasons": ["ill"],
+    }
     assert quality.agent_forecast_contract(doc).passed
     assert not quality.agent_forecast_contract(doc | {"recommendation": "party"}).passed
     assert not quality.agent_forecast_contract(doc | {"reasons": []}).passed
@@ -109,9 +135,18 @@ def test_agent_forecast_contract():
     assert not quality.agent_forecast_contract(missing).passed
 
 
-BASE = dict(normal_mean_ln=math.log(60), normal_sd_ln=0.1, baseline_ms=60.0,
-            normal_lo_ms=60 * math.exp(-0.05), cv_7d_pct=6.0, acwr=1.0, illness=False,
-            alcohol_units=0.0, sleep_hours=7.5, cold_start=False)
+BASE = dict(
+    normal_mean_ln=math.log(60),
+    normal_sd_ln=0.1,
+    baseline_ms=60.0,
+    normal_lo_ms=60 * math.exp(-0.05),
+    cv_7d_pct=6.0,
+    acwr=1.0,
+    illness=False,
+    alcohol_units=0.0,
+    sleep_hours=7.5,
+    cold_start=False,
+)
 
 
 @pytest.mark.parametrize(
@@ -135,8 +170,9 @@ def test_recommendations(pred, changes, expected):
 
 
 def test_reasons_cite_numbers():
-    _, reasons = recommend(predicted_ms=50, **(BASE | {"alcohol_units": 5.0, "sleep_hours": 5.0,
-                                                      "cold_start": True}))
+    _, reasons = recommend(
+        predicted_ms=50, **(BASE | {"alcohol_units": 5.0, "sleep_hours": 5.0, "cold_start": True})
+    )
     text = " ".join(reasons)
     assert "5 drinks" in text and "short sleep (5 h)" in text and "cold start" in text
     assert "50 ms" in text

@@ -41,7 +41,11 @@ def test_generic_csv_uses_folder_athlete():
 @pytest.mark.parametrize(
     ("text", "field", "needle"),
     [
-        ("date,rmssd_ms,resting_hr\n2026-01-01,50,40\n", "resting_hr", "did you mean 'resting_hr_bpm'"),
+        (
+            "date,rmssd_ms,resting_hr\n2026-01-01,50,40\n",
+            "resting_hr",
+            "did you mean 'resting_hr_bpm'",
+        ),
         ("date,rmssd_ms\n2026-01-01,fast\n", "rmssd_ms", "could not convert"),
         ("date,rmssd_ms\n2026-01-01,-3\n", "rmssd_ms", "positive"),
         ("date,rmssd_ms\n01/02/2026,50\n", "date", "ISO date"),
@@ -64,8 +68,7 @@ WHOOP_HEADER = (
 def test_whoop_uses_wake_onset_day():
     r = parse(
         "physiological_cycles.csv",
-        WHOOP_HEADER
-        + "2026-01-01 23:10:00,2026-01-02 22:50:00,UTC+01:00,70,50,62,33.1,12.1,"
+        WHOOP_HEADER + "2026-01-01 23:10:00,2026-01-02 22:50:00,UTC+01:00,70,50,62,33.1,12.1,"
         "2026-01-01 23:10:00,2026-01-02 06:40:00\n"
         + "2026-01-02 22:50:00,,UTC+01:00,,,,,,,\n",  # an unscored cycle: no reading
         folder_athlete="whoopy",
@@ -90,11 +93,21 @@ def test_whoop_bad_hrv_value():
 def test_oura_takes_long_sleep_and_ignores_naps():
     doc = {
         "data": [
-            {"day": "2026-01-02", "type": "long_sleep", "average_hrv": 45, "lowest_heart_rate": 48,
-             "total_sleep_duration": 20000},
+            {
+                "day": "2026-01-02",
+                "type": "long_sleep",
+                "average_hrv": 45,
+                "lowest_heart_rate": 48,
+                "total_sleep_duration": 20000,
+            },
             {"day": "2026-01-02", "type": "late_nap", "average_hrv": 20, "lowest_heart_rate": 60},
-            {"day": "2026-01-02", "type": "long_sleep", "average_hrv": 47, "lowest_heart_rate": 47,
-             "total_sleep_duration": 26000},
+            {
+                "day": "2026-01-02",
+                "type": "long_sleep",
+                "average_hrv": 47,
+                "lowest_heart_rate": 47,
+                "total_sleep_duration": 26000,
+            },
             {"day": "2026-01-03", "type": "long_sleep", "average_hrv": None},
         ],
         "next_token": None,
@@ -111,8 +124,10 @@ def test_oura_takes_long_sleep_and_ignores_naps():
         [{"hrvSummary": {"calendarDate": "2026-01-02", "lastNightAvg": 51, "weeklyAvg": 50}}],
         {"hrvSummary": {"calendarDate": "2026-01-02", "lastNightAvg": 51}},
         {"hrvSummaries": [{"calendarDate": "2026-01-02", "lastNightAvg": 51}]},
-        [{"calendarDate": "2026-01-02", "lastNightAvg": 51},
-         {"calendarDate": "2026-01-03", "lastNightAvg": None}],
+        [
+            {"calendarDate": "2026-01-02", "lastNightAvg": 51},
+            {"calendarDate": "2026-01-03", "lastNightAvg": None},
+        ],
     ],
 )
 def test_garmin_shapes(doc):

@@ -57,8 +57,16 @@ def test_store_refuses_other_athletes(tmp_path):
 
 
 def forecast(for_date, model="ridge", pred=50.0, lo=45.0, hi=55.0, guess=None, role="selected"):
-    return {"athlete": "ann", "for_date": for_date, "model": model, "predicted_rmssd_ms": pred,
-            "lower_ms": lo, "upper_ms": hi, "user_guess_ms": guess, "role": role}
+    return {
+        "athlete": "ann",
+        "for_date": for_date,
+        "model": model,
+        "predicted_rmssd_ms": pred,
+        "lower_ms": lo,
+        "upper_ms": hi,
+        "user_guess_ms": guess,
+        "role": role,
+    }
 
 
 def test_registry_appends_only_new_forecasts(tmp_path):
@@ -68,8 +76,16 @@ def test_registry_appends_only_new_forecasts(tmp_path):
     assert append_forecasts(reg, ledger, [forecast("2026-01-02", pred=51)], T0) == 1  # revised
     rows = read_registry(reg)
     assert [r["predicted_rmssd_ms"] for r in rows] == ["50.00", "51.00"]
-    assert list(rows[0])[:8] == ["made_at", "athlete", "for_date", "model", "predicted_rmssd_ms",
-                                 "lower_ms", "upper_ms", "user_guess_ms"]
+    assert list(rows[0])[:8] == [
+        "made_at",
+        "athlete",
+        "for_date",
+        "model",
+        "predicted_rmssd_ms",
+        "lower_ms",
+        "upper_ms",
+        "user_guess_ms",
+    ]
     assert verify_registry(reg, ledger).passed
 
 
@@ -96,11 +112,37 @@ def test_registry_edit_truncation_and_extra_rows_are_detected(tmp_path):
 
 def test_reconciliation_hand_computed():
     rows = [
-        {**{k: str(v) for k, v in forecast("2026-01-02", pred=50, lo=45, hi=55, guess=60).items()}, "made_at": "a"},
-        {**{k: str(v) for k, v in forecast("2026-01-03", pred=40, lo=38, hi=42, guess=50).items()}, "made_at": "b"},
+        {
+            **{
+                k: str(v)
+                for k, v in forecast("2026-01-02", pred=50, lo=45, hi=55, guess=60).items()
+            },
+            "made_at": "a",
+        },
+        {
+            **{
+                k: str(v)
+                for k, v in forecast("2026-01-03", pred=40, lo=38, hi=42, guess=50).items()
+            },
+            "made_at": "b",
+        },
         # a later forecast for the same morning replaces the earlier one
-        {**{k: str(v) for k, v in forecast("2026-01-03", pred=44, lo=40, hi=48, guess=50).items()}, "made_at": "c"},
-        {**{k: str(v) for k, v in forecast("2026-01-02", model="persistence", pred=58, role="baseline").items()}, "made_at": "a"},
+        {
+            **{
+                k: str(v)
+                for k, v in forecast("2026-01-03", pred=44, lo=40, hi=48, guess=50).items()
+            },
+            "made_at": "c",
+        },
+        {
+            **{
+                k: str(v)
+                for k, v in forecast(
+                    "2026-01-02", model="persistence", pred=58, role="baseline"
+                ).items()
+            },
+            "made_at": "a",
+        },
         # no actual yet for this morning: not reconciled
         {**{k: str(v) for k, v in forecast("2026-01-04", pred=40).items()}, "made_at": "d"},
     ]
@@ -115,8 +157,15 @@ def test_reconciliation_hand_computed():
     assert doc["user_guess_mae_ms"] == pytest.approx((8 + 0) / 2)
     assert doc["baseline_mae_ms"] == {"persistence": 6.0}
     assert doc["windows"]["last_7"]["model"]["n"] == 2
-    assert set(doc) >= {"athlete", "n_reconciled", "mae_ms", "bias_ms", "interval_coverage",
-                        "user_guess_mae_ms", "baseline_mae_ms"}
+    assert set(doc) >= {
+        "athlete",
+        "n_reconciled",
+        "mae_ms",
+        "bias_ms",
+        "interval_coverage",
+        "user_guess_mae_ms",
+        "baseline_mae_ms",
+    }
     json.dumps(doc)
 
 
@@ -125,12 +174,21 @@ def test_reconciliation_windows_count_back_from_newest_day():
     actual = {}
     for i in range(40):
         day = (dt.date(2026, 1, 1) + dt.timedelta(days=i)).isoformat()
-        rows.append({**{k: str(v) for k, v in forecast(day, pred=50 + (10 if i < 30 else 0)).items()},
-                     "made_at": day, "user_guess_ms": ""})
+        rows.append(
+            {
+                **{k: str(v) for k, v in forecast(day, pred=50 + (10 if i < 30 else 0)).items()},
+                "made_at": day,
+                "user_guess_ms": "",
+            }
+        )
         actual[day] = 50.0
     doc = reconcile("ann", rows, actual)
-    assert doc["windows"]["last_7"]["model"] == {"n": 7, "mae_ms": 0.0, "bias_ms": 0.0,
-                                                "interval_coverage": 1.0}
+    assert doc["windows"]["last_7"]["model"] == {
+        "n": 7,
+        "mae_ms": 0.0,
+        "bias_ms": 0.0,
+        "interval_coverage": 1.0,
+    }
     assert doc["windows"]["last_28"]["model"]["n"] == 28
     assert doc["windows"]["last_28"]["model"]["mae_ms"] == pytest.approx(10 * 18 / 28, abs=1e-3)
     assert doc["windows"]["all"]["model"]["n"] == 40
@@ -138,6 +196,11 @@ def test_reconciliation_windows_count_back_from_newest_day():
 
 
 def test_reconciliation_ignores_implausible_actuals():
-    rows = [{**{k: str(v) for k, v in forecast("2026-01-02").items()}, "made_at": "a",
-             "user_guess_ms": ""}]
+    rows = [
+        {
+            **{k: str(v) for k, v in forecast("2026-01-02").items()},
+            "made_at": "a",
+            "user_guess_ms": "",
+        }
+    ]
     assert reconcile("ann", rows, {"2026-01-02": 900.0})["n_reconciled"] == 0

@@ -1,0 +1,63 @@
+"""Shared fixtures: a temporary inbox/sources/data tree and the resources pointing at it."""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from resources import DataStoreResource, InboxResource, SourcesResource
+
+
+@dataclass
+class Tree:
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def outputs(self, athlete: str) -> Path:
+        return self.data / "outputs" / athlete
+
+    def resources(self) -> dict:
+        return {
+            "inbox": InboxResource(inbox_dir=str(self.inbox), default_athlete="me"),
+            "sources": SourcesResource(sources_dir=str(self.sources), default_athlete="me"),
+            "store": DataStoreResource(data_dir=str(self.data)),
+        }
+
+    def env(self) -> dict[str, str]:
+        return {
+            "HRV_INBOX_DIR": str(self.inbox),
+            "HRV_SOURCES_DIR": str(self.sources),
+            "HRV_DATA_DIR": str(self.data),
+            "HRV_DEFAULT_ATHLETE": "me",
+        }
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Tree:
+    t = Tree(tmp_path)
+    for p in (t.inbox, t.sources, t.data):
+        p.mkdir()
+    return t
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def yesterday() -> dt.date:
+    return dt.date.today() - dt.timedelta(days=1)

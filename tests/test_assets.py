@@ -1,0 +1,262 @@
+"""The asset graph through dg.materialize: two athletes, checks, corrections, retries."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from assets import ALL_ASSETS, ATHLETES
+from assets import check_names as C
+from hrv.demo import SQUAD, write_demo
+from hrv.pipeline import (
+    AGENT_FORECAST,
+    INTELLIGENCE_CHART,
+    INTELLIGENCE_SUMMARY,
+    MODEL_PREDICTIONS,
+    PREDICTIONS_REGISTRY,
+    RECONCILIATION,
+    TRAINING_METRICS,
+)
+from hrv.registry import read_registry
+from hrv.store import AthleteStore
+from tests.conftest import yesterday
+
+ALL_KEYS = {a.key for a in ALL_ASSETS}
+CONTRACT_KEYS = {
+    TRAINING_METRICS: {
+        "athlete",
+        "n_days",
+        "selected_model",
+        "cold_start",
+        "candidates",
+        "baselines",
+    },
+    MODEL_PREDICTIONS: {"athlete", "for_date", "predictions"},
+    INTELLIGENCE_SUMMARY: {"athlete", "baseline_7d_ms", "normal_range_ms"},
+    AGENT_FORECAST: {
+        "athlete",
+        "for_date",
+        "predicted_rmssd_ms",
+        "interval_ms",
+        "baseline_rmssd_ms",
+        "normal_range_ms",
+        "recommendation",
+        "reasons",
+        "user_guess_ms",
+        "model",
+        "generated_at",
+    },
+    RECONCILIATION: {
+        "athlete",
+        "n_reconciled",
+        "mae_ms",
+        "bias_ms",
+        "interval_coverage",
+        "user_guess_mae_ms",
+        "baseline_mae_ms",
+    },
+}
+
+
+def run(instance, tree, athlete, selection=None, config=None):
+    instance.add_dynamic_partitions(ATHLETES.name, [athlete])
+    return dg.materialize(
+        ALL_ASSETS,
+        selection=selection,
+        partition_key=athlete,
+        instance=instance,
+        resources=tree.resources(),
+        raise_on_error=False,
+        run_config=config,
+    )
+
+
+def materialized(result):
+    return {
+        (m.asset_key, m.partition)
+        for m in result.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    }
+
+
+def checks(result):
+    out = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
+            d = e.event_specific_data
+            out[d.check_name] = d
+    return out
+
+
+@pytest.fixture
+def demo(tree):
+    squad = tuple(p for p in SQUAD if p.athlete in ("alice", "bob"))
+    write_demo(tree.inbox, tree.sources, days=75, end=yesterday(), seed=11, squad=squad)
+    return tree
+
+
+def test_two_athletes_each_run_materializes_only_its_own_partition(demo, instance):
+    n_pending = {a: len(list((demo.inbox / a).iterdir())) for a in ("alice", "bob")}
+    for athlete in ("alice", "bob"):
+        result = run(instance, demo, athlete)
+        assert result.success
+        assert materialized(result) == {(k, athlete) for k in ALL_KEYS}
+        evaluations = checks(result)
+        assert len(evaluations) == 9
+        for name, d in evaluations.items():
+            assert d.partition == athlete
+            if d.severity == dg.AssetCheckSeverity.ERROR:
+                assert d.passed, name
+        out = demo.outputs(athlete)
+        for name, keys in CONTRACT_KEYS.items():
+            doc = json.loads((out / name).read_text())
+            assert keys <= set(doc), name
+            assert doc["athlete"] == athlete
+        assert (out / INTELLIGENCE_CHART).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(read_registry(out / PREDICTIONS_REGISTRY)) >= 2
+        forecast = json.loads((out / AGENT_FORECAST).read_text())
+        assert forecast["for_date"] > yesterday().isoformat()
+        assert (
+            forecast["interval_ms"][0] < forecast["predicted_rmssd_ms"] < forecast["interval_ms"][1]
+        )
+        # every journal file of this athlete is archived, none left behind
+        assert list((demo.inbox / athlete).iterdir()) == []
+        assert len(list((demo.inbox / "processed" / athlete).iterdir())) == n_pending[athlete]
+    # alice's run did not touch bob's outputs (bob had none before his own run)
+    assert json.loads((demo.outputs("bob") / AGENT_FORECAST).read_text())["athlete"] == "bob"
+
+
+def test_correction_supersedes_and_identical_bytes_change_nothing(demo, instance):
+    assert run(instance, demo, "alice").success
+    last = yesterday().isoformat()
+    registry = demo.outputs("alice") / PREDICTIONS_REGISTRY
+    rows_before = len(read_registry(registry))
+
+    fix = demo.inbox / "alice" / f"{last}.md"
+    fix.write_text("---\nalcohol_units: 8\nillness: true\nsleep_hours: 4.5\n---\nCorrected.\n")
+    result = run(instance, demo, "alice")
+    assert result.success
+    journal_meta = next(
+        m.event_specific_data.materialization.metadata
+        for m in result.get_asset_materialization_events()
+        if m.event_specific_data.materialization.asset_key == ALL_ASSETS[0].key
+    )
+    assert journal_meta["superseded_dates"].value == [last]
+    versions = AthleteStore(demo.data, "alice").journal_versions()
+    assert [v["entry"]["notes"] for v in versions if v["date"] == last][-1] == "Corrected."
+    assert sum(1 for v in versions if v["date"] == last) == 2  # the audit trail keeps both
+    forecast = json.loads((demo.outputs("alice") / AGENT_FORECAST).read_text())
+    assert forecast["recommendation"] == "rest"  # illness
+    rows_after_fix = len(read_registry(registry))
+    assert rows_after_fix > rows_before  # a revised forecast for the same morning
+
+    fix2 = demo.inbox / "alice" / "again.md"
+    fix2.write_text(
+        f"---\ndate: {last}\nalcohol_units: 8\nillness: true\nsleep_hours: 4.5\n---\nCorrected.\n"
+    )
+    result = run(instance, demo, "alice")
+    assert result.success
+    assert len(AthleteStore(demo.data, "alice").journal_versions()) == len(versions)
+    assert len(read_registry(registry)) == rows_after_fix
+    assert (demo.inbox / "processed" / "alice" / "again.md").exists()
+
+
+def test_rejected_file_moves_with_an_error_report(demo, instance):
+    bad = demo.inbox / "alice" / "2020-01-01.md"
+    bad.write_text("---\nsleep_hours: 30\nmoood: 2\n---\n")
+    assert run(instance, demo, "alice").success
+    moved = demo.inbox / "rejected" / "alice" / "2020-01-01.md"
+    report = json.loads((moved.parent / "2020-01-01.md.error.json").read_text())
+    assert moved.exists() and not bad.exists()
+    assert report["file"] == "alice/2020-01-01.md"
+    by_field = {e["field"]: e for e in report["errors"]}
+    assert by_field["sleep_hours"]["value"] == 30
+    assert "did you mean 'mood'" in by_field["moood"]["message"]
+    assert report["rejected_at"]
+
+
+def test_blocking_journal_check_stops_everything_downstream(demo, instance):
+    assert run(instance, demo, "alice").success
+    log = AthleteStore(demo.data, "alice").journal_log_path
+    lines = log.read_text().splitlines()
+    tampered = json.loads(lines[-1])
+    tampered["entry"]["mood"] = 9
+    log.write_text("\n".join([*lines[:-1], json.dumps(tampered)]) + "\n")
+    result = run(instance, demo, "alice")
+    assert not result.success
+    # the journal's materialization is recorded; nothing downstream of it runs (the
+    # readings branch does not depend on the journal and still materializes)
+    assert materialized(result) == {
+        (dg.AssetKey(["bronze", "journal_entries"]), "alice"),
+        (dg.AssetKey(["bronze", "wearable_readings"]), "alice"),
+    }
+    evaluation = checks(result)[C.JOURNAL_SCHEMA]
+    assert not evaluation.passed and "mood" in evaluation.metadata["verdict"].value
+
+
+def test_registry_tampering_blocks_reconciliation(demo, instance):
+    assert run(instance, demo, "alice").success
+    registry = demo.outputs("alice") / PREDICTIONS_REGISTRY
+    text = registry.read_text()
+    registry.write_text(text.replace(".", ",", 3))
+    result = run(instance, demo, "alice")
+    assert not result.success
+    evaluation = checks(result)[C.REGISTRY_APPEND_ONLY]
+    assert not evaluation.passed
+    keys = {k.to_user_string() for k, _ in materialized(result)}
+    assert "gold/reconciliation" not in keys and "gold/predictions_registry" in keys
+
+
+def test_warn_check_fails_inside_a_successful_run(demo, instance):
+    csv = demo.sources / "alice" / "hrv.csv"
+    lines = csv.read_text().splitlines()
+    day, _, rhr = lines[10].split(",")
+    lines[10] = f"{day},450,{rhr}"
+    csv.write_text("\n".join(lines) + "\n")
+    result = run(instance, demo, "alice")
+    assert result.success
+    evaluation = checks(result)[C.RMSSD_PLAUSIBLE]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "450" in evaluation.metadata["verdict"].value
+
+
+def test_cold_start_athlete_gets_a_baseline_forecast_that_says_so(tree, instance):
+    folder = tree.inbox / "newbie"
+    folder.mkdir()
+    lines = ["date,rmssd_ms"]
+    for i in range(10):
+        day = yesterday().toordinal() - 9 + i
+        iso = type(yesterday()).fromordinal(day).isoformat()
+        (folder / f"{iso}.json").write_text(json.dumps({"date": iso, "sleep_hours": 7}))
+        lines.append(f"{iso},{50 + i % 3}")
+    (tree.sources / "newbie").mkdir()
+    (tree.sources / "newbie" / "hrv.csv").write_text("\n".join(lines) + "\n")
+    result = run(instance, tree, "newbie")
+    assert result.success
+    forecast = json.loads((tree.outputs("newbie") / AGENT_FORECAST).read_text())
+    assert forecast["model"] == "rolling_7d"
+    assert any("cold start" in r for r in forecast["reasons"])
+    metrics = json.loads((tree.outputs("newbie") / TRAINING_METRICS).read_text())
+    assert metrics["cold_start"] is True
+
+
+def test_data_errors_fail_once_but_filesystem_errors_are_retried(tree, instance):
+    instance.add_dynamic_partitions(ATHLETES.name, ["ghost"])
+    # no features stored for this athlete: a data error, not retried
+    result = run(instance, tree, "ghost", selection=["gold/hrv_model"])
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events]
+    assert "STEP_UP_FOR_RETRY" not in kinds
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "silver/daily_features" in failure.event_specific_data.error.message
+
+    # the athlete's store path is a file: every write raises OSError -> retried 3 times
+    (tree.data / "store").mkdir(parents=True)
+    (tree.data / "store" / "ghost").write_text("not a folder")
+    (tree.inbox / "ghost").mkdir()
+    (tree.inbox / "ghost" / "2026-01-01.md").write_text("---\nmood: 3\n---\n")
+    result = run(instance, tree, "ghost", selection=["bronze/journal_entries"])
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events]
+    assert kinds.count("STEP_UP_FOR_RETRY") == 3
+    assert (tree.inbox / "ghost" / "2026-01-01.md").exists()  # not archived: not stored

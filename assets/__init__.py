@@ -2,17 +2,22 @@
 
 import dagster as dg
 
-from assets.agent import agent_forecast
-from assets.bronze import journal_entries, wearable_readings
-from assets.common import ATHLETES
+from assets.agent import FORECAST_KEY, agent_forecast
+from assets.bronze import JOURNAL_KEY, READINGS_KEY, journal_entries, wearable_readings
+from assets.common import ATHLETES, ATHLETES_PARTITIONS
 from assets.gold import (
+    MODEL_KEY,
+    PREDICTIONS_KEY,
+    RECONCILIATION_KEY,
+    REGISTRY_KEY,
+    SUMMARY_KEY,
     hrv_model,
     intelligence_summary,
     model_predictions,
     predictions_registry,
     reconciliation,
 )
-from assets.silver import daily_features
+from assets.silver import FEATURES_KEY, daily_features
 
 ALL_ASSETS = [
     journal_entries,
@@ -26,8 +31,28 @@ ALL_ASSETS = [
     agent_forecast,
 ]
 
+# What a new journal file affects: the journal and everything downstream of it
+# (tests/test_definitions.py checks this against the asset graph).
+JOURNAL_AND_DOWNSTREAM = (
+    JOURNAL_KEY,
+    FEATURES_KEY,
+    MODEL_KEY,
+    PREDICTIONS_KEY,
+    REGISTRY_KEY,
+    RECONCILIATION_KEY,
+    SUMMARY_KEY,
+    FORECAST_KEY,
+)
+
 # One process per run: a run is one athlete's small graph, and starting a process per
 # step (the multiprocess executor) would cost more than the steps themselves.
 defs = dg.Definitions(assets=ALL_ASSETS, executor=dg.in_process_executor)
 
-__all__ = ["ALL_ASSETS", "ATHLETES", "defs"]
+__all__ = [
+    "ALL_ASSETS",
+    "ATHLETES",
+    "ATHLETES_PARTITIONS",
+    "JOURNAL_AND_DOWNSTREAM",
+    "READINGS_KEY",
+    "defs",
+]

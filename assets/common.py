@@ -7,7 +7,8 @@ import dagster as dg
 
 from hrv.quality import CheckOutcome
 
-ATHLETES = dg.DynamicPartitionsDefinition(name="athletes")
+ATHLETES_PARTITIONS = "athletes"
+ATHLETES = dg.DynamicPartitionsDefinition(name=ATHLETES_PARTITIONS)
 
 # Steps that touch the filesystem retry transient OS errors with exponential backoff
 # (0.5 s, 1 s, 2 s). Deterministic data errors raise dg.Failure(allow_retries=False).

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from hrv import inbox as inbox_mod
+from hrv.alertlog import append_alert, rejected_file_alert
 from hrv.features import (
     build_daily_features,
     finite_or_none,
@@ -115,6 +116,12 @@ def ingest_journals(
             if files is not None or _attributable(c, athlete, default_athlete):
                 inbox_mod.reject(inbox, c, result, now)
                 report.rejected_files[c.rel] = [str(e) for e in result.errors]
+                append_alert(
+                    data_dir,
+                    rejected_file_alert(
+                        c.rel, athlete, report.rejected_files[c.rel], result.sha256
+                    ),
+                )
             continue
         if athlete not in result.athletes:
             continue
@@ -306,6 +313,16 @@ def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
     last = frame[frame["baseline_7d_ln"].notna()].tail(1)
     guess = finite_or_none(last["hrv_guess_ms"].iloc[0]) if len(last) else None
     ordered = sorted(preds.values(), key=lambda p: p.model != selection.selected_model)
+    reason = None
+    if not preds:
+        n_valid = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
+        reason = (
+            "no 7-day baseline yet: it needs 3 valid rMSSD readings within 7 days "
+            f"(this athlete has {n_valid} valid readings in all)"
+        )
+        if len(frame):
+            for_date = pd.Timestamp(frame["date"].iloc[-1]) + pd.Timedelta(days=1)
+            guess = finite_or_none(frame["hrv_guess_ms"].iloc[-1])
     return {
         "athlete": athlete,
         "generated_at": utcnow().isoformat(),
@@ -318,6 +335,7 @@ def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
         "predictions": [
             p.to_dict() | {"selected": p.model == selection.selected_model} for p in ordered
         ],
+        "no_forecast_reason": reason,
     }
 
 
@@ -472,8 +490,8 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
     frame = read_features(data_dir, athlete)
     preds = read_json_output(data_dir, athlete, MODEL_PREDICTIONS)
     chosen = selected_prediction(preds)
-    if chosen is None or preds.get("for_date") is None:
-        raise ValueError(f"no prediction available for athlete '{athlete}' (too little data)")
+    if chosen is None:
+        return _no_forecast(data_dir, athlete, frame, preds)
     row = frame[frame["baseline_7d_ln"].notna()].iloc[-1]
     lo, hi = finite_or_none(row["normal_lo_ms"]), finite_or_none(row["normal_hi_ms"])
     level, reasons = recommend(
@@ -502,6 +520,37 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
         "user_guess_ms": preds.get("user_guess_ms"),
         "model": chosen["model"],
         "cold_start": bool(preds.get("cold_start")),
+        "based_on_date": preds.get("based_on_date"),
+        "generated_at": utcnow().isoformat(),
+    }
+    write_json_atomic(outputs_dir(data_dir, athlete) / AGENT_FORECAST, doc)
+    return doc
+
+
+def _no_forecast(
+    data_dir: Path, athlete: str, frame: pd.DataFrame, preds: dict[str, Any]
+) -> dict[str, Any]:
+    """Journals but no usable HRV yet: say so plainly instead of failing the run."""
+    ill = bool(len(frame) and frame["illness"].iloc[-1] == 1.0)
+    reasons = [f"no HRV forecast yet: {preds.get('no_forecast_reason') or 'no data'}"]
+    reasons.append(
+        "illness reported in the journal: rest until symptoms clear"
+        if ill
+        else "train by feel until the wearable export provides readings"
+    )
+    doc = {
+        "athlete": athlete,
+        "for_date": preds.get("for_date"),
+        "predicted_rmssd_ms": None,
+        "interval_ms": None,
+        "interval_level": preds.get("interval_level"),
+        "baseline_rmssd_ms": None,
+        "normal_range_ms": None,
+        "recommendation": "rest" if ill else "train_moderate",
+        "reasons": reasons,
+        "user_guess_ms": preds.get("user_guess_ms"),
+        "model": None,
+        "cold_start": True,
         "based_on_date": preds.get("based_on_date"),
         "generated_at": utcnow().isoformat(),
     }

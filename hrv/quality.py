@@ -194,8 +194,14 @@ def prediction_in_range(doc: dict[str, Any]) -> CheckOutcome:
     """Every prediction and interval bound is finite, within 5-300 ms and ordered."""
     problems = []
     preds = doc.get("predictions") or []
-    if doc.get("for_date") is None:
-        problems.append("no forecast date: too little data to predict")
+    if not preds and doc.get("no_forecast_reason"):
+        return CheckOutcome(
+            True,
+            f"no forecast yet: {doc['no_forecast_reason']}",
+            {"n_predictions": 0, "problems": []},
+        )
+    if not preds:
+        problems.append("no predictions and no reason given")
     for p in preds:
         values = [p.get("lower_ms"), p.get("predicted_rmssd_ms"), p.get("upper_ms")]
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):

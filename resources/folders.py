@@ -4,11 +4,16 @@ Each folder comes from its field if set, else from its environment variable (rea
 the folder is first used, never at import time), else from the contract's default.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
+
+from hrv import inbox as inbox_files
+from hrv.inbox_plan import InboxLimits
+from hrv.journal import JournalParseResult
 
 
 def _resolve(value: str | None, env: str, default: str) -> Path:
@@ -17,6 +22,16 @@ def _resolve(value: str | None, env: str, default: str) -> Path:
 
 def default_athlete(value: str | None) -> str:
     return value or os.environ.get("HRV_DEFAULT_ATHLETE") or "me"
+
+
+def _number(value: float | None, env: str, default: float) -> float:
+    if value is not None:
+        return value
+    raw = os.environ.get(env)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        return default
 
 
 class InboxResource(dg.ConfigurableResource):
@@ -29,9 +44,15 @@ class InboxResource(dg.ConfigurableResource):
         default=None,
         description="Athlete for files that name none; default $HRV_DEFAULT_ATHLETE, else 'me'.",
     )
-    settle_seconds: float = Field(
-        default=2.0,
-        description="A file is read only after its size and mtime are stable this long.",
+    settle_seconds: float | None = Field(
+        default=None,
+        description="A file is read once unmodified this long; default "
+        "$HRV_INBOX_SETTLE_SECONDS, else 2.",
+    )
+    max_attempts: int | None = Field(
+        default=None,
+        description="Runs tried for a pending file before it is reported stuck; default "
+        "$HRV_INBOX_MAX_ATTEMPTS, else 3.",
     )
 
     @property
@@ -41,6 +62,32 @@ class InboxResource(dg.ConfigurableResource):
     @property
     def athlete_default(self) -> str:
         return default_athlete(self.default_athlete)
+
+    def limits(self) -> InboxLimits:
+        return InboxLimits(
+            settle_seconds=_number(self.settle_seconds, "HRV_INBOX_SETTLE_SECONDS", 2.0),
+            max_attempts=int(_number(self.max_attempts, "HRV_INBOX_MAX_ATTEMPTS", 3)),
+        )
+
+    def scan(self) -> list[inbox_files.Candidate]:
+        """Pending files (the processed/ and rejected/ archives are never listed)."""
+        return inbox_files.scan_inbox(self.path)
+
+    def parse(self, candidate: inbox_files.Candidate) -> JournalParseResult:
+        return inbox_files.parse_candidate(candidate, self.athlete_default)
+
+    def restat(self, candidate: inbox_files.Candidate) -> tuple[int, int] | None:
+        try:
+            st = candidate.path.lstat()
+        except FileNotFoundError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    def reject(
+        self, candidate: inbox_files.Candidate, result: JournalParseResult, now: dt.datetime
+    ) -> Path:
+        """Move to inbox/rejected/ with <name>.error.json beside it."""
+        return inbox_files.reject(self.path, candidate, result, now)
 
 
 class SourcesResource(dg.ConfigurableResource):

@@ -1,5 +1,9 @@
-"""What wakes the graph up (the inbox and source sensors arrive in later issues)."""
+"""What wakes the graph up: the inbox sensor (journal files)."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from sensors.inbox import inbox_sensor
+
+defs = dg.Definitions(sensors=[inbox_sensor])
+
+__all__ = ["defs", "inbox_sensor"]

@@ -240,6 +240,18 @@ def test_cold_start_athlete_gets_a_baseline_forecast_that_says_so(tree, instance
     assert metrics["cold_start"] is True
 
 
+def test_journals_without_any_readings_give_a_plain_no_forecast_not_a_failure(tree, instance):
+    (tree.inbox / "nowear").mkdir()
+    (tree.inbox / "nowear" / "2026-11-20.md").write_text("---\nsleep_hours: 7\n---\n")
+    result = run(instance, tree, "nowear")
+    assert result.success
+    forecast = json.loads((tree.outputs("nowear") / AGENT_FORECAST).read_text())
+    assert forecast["predicted_rmssd_ms"] is None and forecast["for_date"] == "2026-11-21"
+    assert forecast["recommendation"] == "train_moderate"
+    assert "no HRV forecast yet" in forecast["reasons"][0]
+    assert checks(result)[C.PREDICTION_RANGE].passed
+
+
 def test_data_errors_fail_once_but_filesystem_errors_are_retried(tree, instance):
     instance.add_dynamic_partitions(ATHLETES.name, ["ghost"])
     # no features stored for this athlete: a data error, not retried

@@ -109,6 +109,7 @@ def _preds(mid=50.0, lo=45.0, hi=55.0):
         (_preds(mid=50, lo=52, hi=55), False),
         (_preds(mid=math.nan), False),
         ({"for_date": None, "predictions": []}, False),
+        ({"for_date": "2026-01-02", "predictions": [], "no_forecast_reason": "no readings"}, True),
     ],
 )
 def test_prediction_in_range(doc, passed):

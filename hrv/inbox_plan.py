@@ -1,0 +1,217 @@
+"""What the inbox sensor does in one tick, decided without Dagster (pure, unit-tested).
+
+Per tick:
+1. Files that must be rejected without reading (symlinks, oversize, nested folders,
+   bad folder names) and files that fail validation are rejected right away.
+2. A file is read only once it has settled: unmodified for ``settle_seconds``, and
+   unchanged while it was being read.
+3. Valid files are routed to their athletes. Each athlete with pending files and no run
+   in progress gets one run for all of them (capped per run and per tick); an athlete
+   with a run in progress waits for it, so two runs never race for the same file.
+4. Each request counts an attempt per file. A file still pending after
+   ``max_attempts`` runs is stuck: it stays in the inbox, is reported once as
+   ``stuck_file`` and is not retried until it is saved again (new mtime).
+The state kept between ticks (the cursor) only holds entries for pending files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hrv.inbox import Candidate, parse_candidate
+from hrv.journal import JournalParseResult
+
+CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InboxLimits:
+    settle_seconds: float = 2.0
+    max_attempts: int = 3
+    max_runs_per_tick: int = 25
+    max_files_per_run: int = 1000
+    max_rejects_per_tick: int = 500
+    parse_budget_seconds: float = 8.0
+
+
+@dataclass
+class RunPlan:
+    athlete: str
+    files: list[str]
+    attempt: int
+    run_key: str
+
+
+@dataclass
+class TickPlan:
+    runs: list[RunPlan] = field(default_factory=list)
+    rejects: list[tuple[Candidate, JournalParseResult]] = field(default_factory=list)
+    newly_stuck: list[tuple[str, str, int]] = field(default_factory=list)  # rel, athlete, n
+    athletes_seen: set[str] = field(default_factory=set)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel -> status
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        reasons: dict[str, int] = {}
+        for status in self.pending.values():
+            reasons[status["reason"]] = reasons.get(status["reason"], 0) + 1
+        parts = [f"{n} {reason}" for reason, n in sorted(reasons.items())]
+        head = f"{len(self.runs)} run(s) requested, {len(self.rejects)} rejected"
+        return head + (f"; pending: {', '.join(parts)}" if parts else "; inbox empty")
+
+
+class ParseCache:
+    """Validation results by (path, size, mtime): a settled file is parsed once."""
+
+    def __init__(self, maxsize: int = 50_000):
+        self._data: OrderedDict[tuple[str, int, int], JournalParseResult] = OrderedDict()
+        self.maxsize = maxsize
+
+    def get(self, c: Candidate) -> JournalParseResult | None:
+        key = (c.rel, *c.signature)
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+        return hit
+
+    def put(self, c: Candidate, result: JournalParseResult) -> None:
+        self._data[(c.rel, *c.signature)] = result
+        while len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+
+
+def attempt_key(athlete: str, c: Candidate) -> str:
+    return f"{athlete}|{c.rel}|{c.size}|{c.mtime_ns}"
+
+
+def load_state(cursor: str | None) -> dict[str, Any]:
+    import json
+
+    if not cursor:
+        return {"v": CURSOR_VERSION, "attempts": {}, "stuck": []}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return {"v": CURSOR_VERSION, "attempts": {}, "stuck": []}
+    if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
+        return {"v": CURSOR_VERSION, "attempts": {}, "stuck": []}
+    state.setdefault("attempts", {})
+    state.setdefault("stuck", [])
+    return state
+
+
+def plan_tick(
+    candidates: list[Candidate],
+    *,
+    now: float,
+    state: dict[str, Any],
+    active_athletes: set[str],
+    parse: Callable[[Candidate], JournalParseResult],
+    restat: Callable[[Candidate], tuple[int, int] | None],
+    cache: ParseCache,
+    limits: InboxLimits,
+    clock: Callable[[], float] = time.monotonic,
+) -> TickPlan:
+    plan = TickPlan()
+    attempts: dict[str, int] = dict(state.get("attempts", {}))
+    stuck_alerted = set(state.get("stuck", []))
+    routed: dict[str, list[Candidate]] = {}
+    deadline = clock() + limits.parse_budget_seconds
+    live_keys: set[str] = set()
+
+    for c in sorted(candidates, key=lambda c: (c.mtime_ns, c.rel)):
+        if c.ignored is not None:
+            plan.pending[c.rel] = {"reason": f"ignored until renamed ({c.ignored})"}
+            continue
+        if c.problem is not None:
+            if len(plan.rejects) < limits.max_rejects_per_tick:
+                plan.rejects.append((c, parse_candidate(c, "-")))
+            else:
+                plan.pending[c.rel] = {"reason": "waiting to be rejected (tick limit)"}
+            continue
+        if now - c.mtime_ns / 1e9 < limits.settle_seconds:
+            plan.pending[c.rel] = {"reason": "settling (still being written)"}
+            continue
+        result = cache.get(c)
+        if result is None:
+            if clock() > deadline:
+                plan.pending[c.rel] = {"reason": "queued for validation (tick budget)"}
+                continue
+            result = parse(c)
+            if restat(c) != c.signature:
+                plan.pending[c.rel] = {"reason": "settling (changed while read)"}
+                continue
+            cache.put(c, result)
+        if not result.ok:
+            if len(plan.rejects) < limits.max_rejects_per_tick:
+                plan.rejects.append((c, result))
+            else:
+                plan.pending[c.rel] = {"reason": "waiting to be rejected (tick limit)"}
+            continue
+        for athlete in result.athletes:
+            plan.athletes_seen.add(athlete)
+            routed.setdefault(athlete, []).append(c)
+            live_keys.add(attempt_key(athlete, c))
+
+    for athlete in sorted(routed):
+        files = routed[athlete]
+        if athlete in active_athletes:
+            for c in files:
+                plan.pending[c.rel] = {
+                    "reason": "waiting for the run in progress",
+                    "athlete": athlete,
+                }
+            continue
+        ready: list[Candidate] = []
+        for c in files:
+            key = attempt_key(athlete, c)
+            n = attempts.get(key, 0)
+            if n >= limits.max_attempts:
+                plan.pending[c.rel] = {"reason": "stuck", "athlete": athlete, "attempts": n}
+                if key not in stuck_alerted:
+                    plan.newly_stuck.append((c.rel, athlete, n))
+                    stuck_alerted.add(key)
+                continue
+            ready.append(c)
+        if not ready:
+            continue
+        if len(plan.runs) >= limits.max_runs_per_tick:
+            for c in ready:
+                plan.pending[c.rel] = {
+                    "reason": "waiting for a run slot (tick limit)",
+                    "athlete": athlete,
+                }
+            continue
+        batch, rest = ready[: limits.max_files_per_run], ready[limits.max_files_per_run :]
+        for c in rest:
+            plan.pending[c.rel] = {
+                "reason": "waiting for the next run (batch limit)",
+                "athlete": athlete,
+            }
+        attempt = 1 + max(attempts.get(attempt_key(athlete, c), 0) for c in batch)
+        for c in batch:
+            key = attempt_key(athlete, c)
+            attempts[key] = attempts.get(key, 0) + 1
+            plan.pending[c.rel] = {
+                "reason": "run requested",
+                "athlete": athlete,
+                "attempts": attempts[key],
+            }
+        digest = hashlib.sha256(
+            "\n".join(attempt_key(athlete, c) for c in batch).encode()
+        ).hexdigest()[:16]
+        plan.runs.append(
+            RunPlan(athlete, [c.rel for c in batch], attempt, f"inbox:{athlete}:{digest}:{attempt}")
+        )
+
+    plan.state = {
+        "v": CURSOR_VERSION,
+        "attempts": {k: v for k, v in attempts.items() if k in live_keys},
+        "stuck": sorted(k for k in stuck_alerted if k in live_keys),
+    }
+    return plan

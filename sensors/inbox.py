@@ -1,0 +1,133 @@
+"""The inbox sensor: dropped journal files become one run per athlete, hands-off."""
+
+import datetime as dt
+import json
+import time
+
+import dagster as dg
+
+from assets import ATHLETES, ATHLETES_PARTITIONS, JOURNAL_AND_DOWNSTREAM, READINGS_KEY
+from hrv.alertlog import append_alert, rejected_file_alert, stuck_file_alert
+from hrv.fsutil import write_json_atomic
+from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick
+from hrv.store import AthleteStore
+from resources.folders import DataStoreResource, InboxResource
+
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+JOURNAL_OP = "bronze__journal_entries"
+INBOX_STATUS_FILE = "inbox_status.json"
+
+# Validation results survive between ticks in the code server process: a settled file
+# is parsed once, so a tick over 10,000 pending files costs a directory scan, not
+# 10,000 parses. Correctness never depends on this cache (it is keyed by size+mtime).
+PARSE_CACHE = ParseCache()
+
+
+def active_athletes(instance: dg.DagsterInstance) -> set[str]:
+    """Athletes with a run queued or in progress (any trigger: sensor, UI, retry)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+    return {r.tags["athlete"] for r in runs if "athlete" in r.tags}
+
+
+def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
+    keys = list(JOURNAL_AND_DOWNSTREAM)
+    if include_readings:
+        keys.append(READINGS_KEY)
+    return dg.RunRequest(
+        run_key=plan.run_key,
+        partition_key=plan.athlete,
+        asset_selection=keys,
+        run_config={"ops": {JOURNAL_OP: {"config": {"files": plan.files}}}},
+        tags={
+            "athlete": plan.athlete,
+            "hrv/trigger": "inbox",
+            "hrv/attempt": str(plan.attempt),
+            "hrv/files": str(len(plan.files)),
+        },
+    )
+
+
+def _write_status(store: DataStoreResource, pending: dict, now: dt.datetime) -> None:
+    path = store.path / INBOX_STATUS_FILE
+    body = [{"file": rel, **status} for rel, status in sorted(pending.items())]
+    try:
+        previous = json.loads(path.read_text())["pending"] if path.exists() else None
+    except (ValueError, KeyError):
+        previous = None
+    if previous != body:
+        write_json_atomic(path, {"updated_at": now.isoformat(), "pending": body})
+
+
+@dg.sensor(
+    name="inbox_sensor",
+    target=dg.AssetSelection.assets(*JOURNAL_AND_DOWNSTREAM, READINGS_KEY),
+    minimum_interval_seconds=1,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def inbox_sensor(
+    context: dg.SensorEvaluationContext, inbox: InboxResource, store: DataStoreResource
+) -> dg.SensorResult:
+    """Turns journal files dropped into `inbox/` or `inbox/<athlete>/` into runs.
+
+    Settled files are validated; bad ones move to `inbox/rejected/` with a
+    `<name>.error.json` and a `rejected_file` alert. Valid files become one run per
+    athlete (journal and everything downstream of it), never two at once for the same
+    athlete. A file still pending after 3 runs is reported as `stuck_file`; the skip
+    message and `data/inbox_status.json` say why every pending file is waiting.
+    """
+    started = time.monotonic()
+    active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
+    plan = plan_tick(
+        inbox.scan(),
+        now=time.time(),
+        state=load_state(context.cursor),
+        active_athletes=active,
+        parse=inbox.parse,
+        restat=inbox.restat,
+        cache=PARSE_CACHE,
+        limits=inbox.limits(),
+    )
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for candidate, result in plan.rejects:
+        athlete = candidate.folder_athlete or (result.athletes[0] if result.athletes else None)
+        try:
+            inbox.reject(candidate, result, now)
+        except OSError as exc:  # vanished or unmovable: report, never raise
+            context.log.warning(f"could not reject {candidate.rel}: {exc}")
+            continue
+        errors = [str(e) for e in result.errors]
+        append_alert(store.path, rejected_file_alert(candidate.rel, athlete, errors, result.sha256))
+        context.log.info(f"rejected {candidate.rel}: {'; '.join(errors[:3])}")
+    for rel, athlete, attempts in plan.newly_stuck:
+        append_alert(
+            store.path,
+            stuck_file_alert(rel, athlete, attempts, "every run for it failed or left it"),
+        )
+        context.log.error(f"{rel} ({athlete}) is stuck after {attempts} runs")
+
+    known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
+    new_athletes = sorted(plan.athletes_seen - known)
+    requests = [
+        run_request(
+            p, include_readings=not AthleteStore(store.path, p.athlete).readings_path.exists()
+        )
+        for p in plan.runs
+    ]
+    _write_status(store, plan.pending, now)
+    message = plan.summary() + f" ({time.monotonic() - started:.2f} s)"
+    if requests:
+        context.log.info(message)
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(plan.state, sort_keys=True),
+        dynamic_partitions_requests=[ATHLETES.build_add_request(new_athletes)]
+        if new_athletes
+        else None,
+        skip_reason=None if requests else message,
+    )

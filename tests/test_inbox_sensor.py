@@ -1,0 +1,260 @@
+"""Inbox sensor: the tick planner (pure) and the sensor itself via build_sensor_context."""
+
+import json
+import os
+import time
+
+import dagster as dg
+import pytest
+
+from assets import JOURNAL_AND_DOWNSTREAM, READINGS_KEY
+from hrv.alertlog import read_alerts
+from hrv.inbox import candidate_for, scan_inbox
+from hrv.inbox_plan import InboxLimits, ParseCache, load_state, plan_tick
+from hrv.journal import parse_journal_bytes
+from sensors.inbox import PARSE_CACHE, inbox_sensor
+
+OLD = time.time() - 3600
+
+
+def drop(path, text, age=True):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if age:
+        os.utime(path, (OLD, OLD))
+    return path
+
+
+def md(day, **fields):
+    body = "".join(f"{k}: {v}\n" for k, v in fields.items())
+    return f"---\ndate: {day}\n{body}---\n"
+
+
+def plan(inbox, *, state=None, active=(), limits=None, cache=None, now=None, parse=None):
+    from hrv.inbox import parse_candidate
+
+    return plan_tick(
+        scan_inbox(inbox),
+        now=now or time.time(),
+        state=state or load_state(None),
+        active_athletes=set(active),
+        parse=parse or (lambda c: parse_candidate(c, "me")),
+        restat=lambda c: (c.path.lstat().st_size, c.path.lstat().st_mtime_ns),
+        cache=cache or ParseCache(),
+        limits=limits or InboxLimits(settle_seconds=2),
+    )
+
+
+def test_one_run_per_athlete_for_many_files(tmp_path):
+    for d in range(1, 6):
+        drop(tmp_path / "ann" / f"2026-01-0{d}.md", md(f"2026-01-0{d}"))
+    drop(tmp_path / "2026-01-01.md", md("2026-01-01", athlete="bob"))
+    drop(tmp_path / "2026-01-02.md", md("2026-01-02"))  # default athlete
+    p = plan(tmp_path)
+    assert {r.athlete: len(r.files) for r in p.runs} == {"ann": 5, "bob": 1, "me": 1}
+    assert all(r.attempt == 1 for r in p.runs)
+    assert p.athletes_seen == {"ann", "bob", "me"}
+
+
+def test_unsettled_hidden_and_partial_files_wait_with_a_reason(tmp_path):
+    drop(tmp_path / "2026-01-01.md", md("2026-01-01"), age=False)
+    drop(tmp_path / "2026-01-02.md.part", "x")
+    drop(tmp_path / ".2026-01-03.md", "x")
+    p = plan(tmp_path)
+    assert p.runs == [] and p.rejects == []
+    assert p.pending["2026-01-01.md"]["reason"].startswith("settling")
+    assert "partial download" in p.pending["2026-01-02.md.part"]["reason"]
+    assert "hidden file" in p.pending[".2026-01-03.md"]["reason"]
+    assert "settling" in p.summary()
+
+
+def test_changed_while_read_is_not_accepted(tmp_path):
+    f = drop(tmp_path / "2026-01-01.md", md("2026-01-01"))
+
+    def parse_and_append(c):
+        result = parse_journal_bytes(c.path.name, c.path.read_bytes())
+        with f.open("a") as fh:
+            fh.write("more\n")
+        return result
+
+    p = plan(tmp_path, parse=parse_and_append)
+    assert p.runs == [] and "changed while read" in p.pending["2026-01-01.md"]["reason"]
+
+
+def test_invalid_and_unreadable_files_are_rejected(tmp_path):
+    drop(tmp_path / "ann" / "2026-01-01.md", md("2026-01-01", mood=9))
+    drop(tmp_path / "Bad Folder" / "2026-01-01.md", md("2026-01-01"))
+    drop(tmp_path / "ann" / "deep" / "x.md", md("2026-01-01"))
+    os.symlink("/etc/passwd", tmp_path / "link.md")
+    p = plan(tmp_path)
+    rejected = {c.rel: r.errors[0].message for c, r in p.rejects}
+    assert set(rejected) == {"ann/2026-01-01.md", "Bad Folder/2026-01-01.md", "ann/deep/x.md",
+                             "link.md"}
+    assert "symlink" in rejected["link.md"] and "nested" in rejected["ann/deep/x.md"]
+    assert p.runs == []
+
+
+def test_active_athlete_waits_for_its_run(tmp_path):
+    drop(tmp_path / "ann" / "2026-01-01.md", md("2026-01-01"))
+    drop(tmp_path / "bob" / "2026-01-01.md", md("2026-01-01"))
+    p = plan(tmp_path, active={"ann"})
+    assert [r.athlete for r in p.runs] == ["bob"]
+    assert p.pending["ann/2026-01-01.md"]["reason"] == "waiting for the run in progress"
+    assert not any(k.startswith("ann|") for k in p.state["attempts"])
+
+
+def test_failed_runs_are_retried_then_reported_stuck_once(tmp_path):
+    drop(tmp_path / "ann" / "2026-01-01.md", md("2026-01-01"))
+    limits = InboxLimits(settle_seconds=2, max_attempts=3)
+    state = load_state(None)
+    keys = []
+    for attempt in (1, 2, 3):
+        p = plan(tmp_path, state=state, limits=limits)
+        (run,) = p.runs
+        assert run.attempt == attempt
+        keys.append(run.run_key)
+        state = p.state
+    assert len(set(keys)) == 3  # run_key differs per attempt: Dagster will launch each
+    p = plan(tmp_path, state=state, limits=limits)
+    assert p.runs == [] and p.newly_stuck == [("ann/2026-01-01.md", "ann", 3)]
+    assert p.pending["ann/2026-01-01.md"]["reason"] == "stuck"
+    p2 = plan(tmp_path, state=p.state, limits=limits)
+    assert p2.runs == [] and p2.newly_stuck == []  # reported once
+
+    # saving the file again resets its attempts
+    os.utime(tmp_path / "ann" / "2026-01-01.md", (OLD + 5, OLD + 5))
+    p3 = plan(tmp_path, state=p2.state, limits=limits)
+    assert [r.attempt for r in p3.runs] == [1]
+
+
+def test_cursor_forgets_files_that_left_the_inbox(tmp_path):
+    f = drop(tmp_path / "ann" / "2026-01-01.md", md("2026-01-01"))
+    p = plan(tmp_path)
+    assert p.state["attempts"]
+    f.unlink()
+    assert plan(tmp_path, state=p.state).state["attempts"] == {}
+
+
+def test_multi_athlete_file_is_routed_to_each_athlete(tmp_path):
+    drop(tmp_path / "squad.csv", "date,athlete,mood\n2026-01-01,ann,3\n2026-01-01,bob,4\n")
+    p = plan(tmp_path)
+    assert {r.athlete: r.files for r in p.runs} == {"ann": ["squad.csv"], "bob": ["squad.csv"]}
+
+
+def test_work_per_tick_is_bounded(tmp_path):
+    for i in range(30):
+        drop(tmp_path / f"a{i:02d}" / "2026-01-01.md", md("2026-01-01"))
+    for d in range(1, 10):
+        drop(tmp_path / "zed" / f"2026-02-0{d}.md", md(f"2026-02-0{d}"))
+    limits = InboxLimits(settle_seconds=2, max_runs_per_tick=10, max_files_per_run=4)
+    p = plan(tmp_path, limits=limits)
+    assert len(p.runs) == 10
+    assert "waiting for a run slot (tick limit)" in p.summary()
+    p2 = plan(tmp_path, limits=InboxLimits(settle_seconds=2, max_files_per_run=4, max_runs_per_tick=99))
+    zed = next(r for r in p2.runs if r.athlete == "zed")
+    assert len(zed.files) == 4
+    assert sum(1 for s in p2.pending.values() if "batch limit" in s["reason"]) == 5
+
+
+def test_validation_budget_defers_and_the_cache_avoids_reparsing(tmp_path):
+    for d in range(1, 8):
+        drop(tmp_path / "ann" / f"2026-01-0{d}.md", md(f"2026-01-0{d}"))
+    calls = []
+    ticks = iter([0.0, 0.0] + [100.0] * 100)  # deadline, first file in budget, then spent
+
+    def counting(c):
+        from hrv.inbox import parse_candidate
+
+        calls.append(c.rel)
+        return parse_candidate(c, "me")
+
+    cache = ParseCache()
+    p = plan_tick(scan_inbox(tmp_path), now=time.time(), state=load_state(None),
+                  active_athletes=set(), parse=counting,
+                  restat=lambda c: c.signature, cache=cache,
+                  limits=InboxLimits(parse_budget_seconds=50), clock=lambda: next(ticks))
+    assert len(calls) == 1 and len(p.runs[0].files) == 1
+    assert sum(1 for s in p.pending.values() if "queued for validation" in s["reason"]) == 6
+    calls.clear()
+    p = plan(tmp_path, cache=cache, parse=counting)
+    assert len(calls) == 6  # the first file came from the cache
+
+
+# --------------------------------------------------------------------------- the sensor
+@pytest.fixture
+def sensor_env(tree, instance):
+    PARSE_CACHE._data.clear()
+    return tree, instance
+
+
+def evaluate(tree, instance, cursor=None):
+    resources = {k: v for k, v in tree.resources().items() if k in ("inbox", "store")}
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    return inbox_sensor(ctx)
+
+
+def test_sensor_requests_partitioned_runs_of_the_journal_and_downstream(sensor_env):
+    tree, instance = sensor_env
+    drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
+    drop(tree.inbox / "ann" / "2026-01-02.json", '{"date": "2026-01-02"}')
+    drop(tree.inbox / "2026-01-01.md", md("2026-01-01", athlete="bob"))
+    result = evaluate(tree, instance)
+    by_athlete = {r.partition_key: r for r in result.run_requests}
+    assert set(by_athlete) == {"ann", "bob"}
+    ann = by_athlete["ann"]
+    assert set(ann.asset_selection) == {*JOURNAL_AND_DOWNSTREAM, READINGS_KEY}  # no readings yet
+    files = ann.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
+    assert sorted(files) == ["ann/2026-01-01.md", "ann/2026-01-02.json"]
+    assert ann.tags["athlete"] == "ann" and ann.tags["hrv/trigger"] == "inbox"
+    (add,) = result.dynamic_partitions_requests
+    assert sorted(add.partition_keys) == ["ann", "bob"]
+    assert json.loads(result.cursor)["attempts"]
+
+    # once an athlete has readings, a journal drop does not rebuild them
+    (tree.data / "store" / "ann").mkdir(parents=True)
+    (tree.data / "store" / "ann" / "readings.csv").write_text("date,metric\n")
+    result = evaluate(tree, instance, cursor=result.cursor)
+    ann = next(r for r in result.run_requests if r.partition_key == "ann")
+    assert set(ann.asset_selection) == set(JOURNAL_AND_DOWNSTREAM)
+    assert ann.tags["hrv/attempt"] == "2"
+
+
+def test_sensor_rejects_bad_files_with_report_and_alert_and_never_raises(sensor_env):
+    tree, instance = sensor_env
+    drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01", sleep_qualty=3))
+    with (tree.inbox / "huge.md").open("wb") as fh:
+        fh.truncate(5 << 20)
+    os.utime(tree.inbox / "huge.md", (OLD, OLD))
+    result = evaluate(tree, instance)
+    assert result.run_requests == []
+    assert "2 rejected" in result.skip_reason.skip_message
+    report = json.loads((tree.inbox / "rejected" / "ann" / "2026-01-01.md.error.json").read_text())
+    assert report["errors"][0]["field"] == "sleep_qualty"
+    assert "did you mean 'sleep_quality'" in report["errors"][0]["message"]
+    assert (tree.inbox / "rejected" / "huge.md").exists()
+    alerts = read_alerts(tree.data)
+    assert {a["kind"] for a in alerts} == {"rejected_file"}
+    assert {a["athlete"] for a in alerts} == {"ann", None}
+    assert all(a["status"] == "firing" for a in alerts)
+
+
+def test_sensor_waits_while_the_athlete_has_a_run_in_progress(sensor_env):
+    tree, instance = sensor_env
+    drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
+    # a run of ann's in progress
+    instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED,
+                                   tags={"athlete": "ann"}))
+    result = evaluate(tree, instance)
+    assert result.run_requests == []
+    assert "waiting for the run in progress" in result.skip_reason.skip_message
+    status = json.loads((tree.data / "inbox_status.json").read_text())
+    assert status["pending"] == [{"file": "ann/2026-01-01.md", "athlete": "ann",
+                                  "reason": "waiting for the run in progress"}]
+
+
+def test_candidate_for_rebuilds_what_scan_saw(tmp_path):
+    drop(tmp_path / "ann" / "x.md", md("2026-01-01"))
+    (c,) = scan_inbox(tmp_path)
+    again = candidate_for(tmp_path, "ann/x.md")
+    assert (again.folder_athlete, again.signature, again.problem) == (
+        c.folder_athlete, c.signature, c.problem)

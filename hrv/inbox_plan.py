@@ -8,6 +8,8 @@ Per tick:
 3. Valid files are routed to their athletes. Each athlete with pending files and no run
    in progress gets one run for all of them (capped per run and per tick); an athlete
    with a run in progress waits for it, so two runs never race for the same file.
+   A file whose entries all equal the athlete's current entries (the same bytes dropped
+   again) is archived to ``processed/`` without a run: it changes nothing.
 4. Each request counts an attempt per file. A file still pending after
    ``max_attempts`` runs is stuck: it stays in the inbox, is reported once as
    ``stuck_file`` and is not retried until it is saved again (new mtime).
@@ -51,6 +53,7 @@ class RunPlan:
 class TickPlan:
     runs: list[RunPlan] = field(default_factory=list)
     rejects: list[tuple[Candidate, JournalParseResult]] = field(default_factory=list)
+    duplicates: list[Candidate] = field(default_factory=list)
     newly_stuck: list[tuple[str, str, int]] = field(default_factory=list)  # rel, athlete, n
     athletes_seen: set[str] = field(default_factory=set)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel -> status
@@ -61,7 +64,10 @@ class TickPlan:
         for status in self.pending.values():
             reasons[status["reason"]] = reasons.get(status["reason"], 0) + 1
         parts = [f"{n} {reason}" for reason, n in sorted(reasons.items())]
-        head = f"{len(self.runs)} run(s) requested, {len(self.rejects)} rejected"
+        head = (
+            f"{len(self.runs)} run(s) requested, {len(self.rejects)} rejected, "
+            f"{len(self.duplicates)} duplicate(s) archived"
+        )
         return head + (f"; pending: {', '.join(parts)}" if parts else "; inbox empty")
 
 
@@ -115,12 +121,15 @@ def plan_tick(
     restat: Callable[[Candidate], tuple[int, int] | None],
     cache: ParseCache,
     limits: InboxLimits,
+    current_entries: Callable[[str], dict[str, str]] = lambda athlete: {},
     clock: Callable[[], float] = time.monotonic,
 ) -> TickPlan:
+    """``current_entries(athlete)`` maps ISO date -> content hash of the stored entry."""
     plan = TickPlan()
     attempts: dict[str, int] = dict(state.get("attempts", {}))
     stuck_alerted = set(state.get("stuck", []))
     routed: dict[str, list[Candidate]] = {}
+    parsed: dict[Candidate, JournalParseResult] = {}
     deadline = clock() + limits.parse_budget_seconds
     live_keys: set[str] = set()
 
@@ -153,13 +162,30 @@ def plan_tick(
             else:
                 plan.pending[c.rel] = {"reason": "waiting to be rejected (tick limit)"}
             continue
+        parsed[c] = result
         for athlete in result.athletes:
             plan.athletes_seen.add(athlete)
             routed.setdefault(athlete, []).append(c)
             live_keys.add(attempt_key(athlete, c))
 
+    known: dict[str, dict[str, str]] = {}
+    duplicate_rels: set[str] = set()
+    for c, result in parsed.items():
+        if any(a in active_athletes for a in result.athletes):
+            continue
+        for a in result.athletes:
+            if a not in known:
+                known[a] = current_entries(a)
+        if all(known[e.athlete].get(e.date.isoformat()) == e.content_sha() for e in result.entries):
+            plan.duplicates.append(c)
+            duplicate_rels.add(c.rel)
+    for athlete in list(routed):
+        routed[athlete] = [c for c in routed[athlete] if c.rel not in duplicate_rels]
+
     for athlete in sorted(routed):
         files = routed[athlete]
+        if not files:
+            continue
         if athlete in active_athletes:
             for c in files:
                 plan.pending[c.rel] = {

@@ -85,6 +85,10 @@ class AthleteStore:
                 out.append(json.loads(line))
         return out
 
+    def current_entry_shas(self) -> dict[str, str]:
+        """ISO date -> content hash of the current entry of that day."""
+        return {v["date"]: v["entry_sha"] for v in self.journal_versions()}
+
     def effective_journal(self) -> list[dict[str, Any]]:
         """The current entry per date (the last version), sorted by date."""
         latest: dict[str, dict[str, Any]] = {}

@@ -83,6 +83,10 @@ class InboxResource(dg.ConfigurableResource):
             return None
         return (st.st_size, st.st_mtime_ns)
 
+    def archive(self, candidate: inbox_files.Candidate) -> Path:
+        """Move to inbox/processed/ (its content is already stored)."""
+        return inbox_files.accept(self.path, candidate)
+
     def reject(
         self, candidate: inbox_files.Candidate, result: JournalParseResult, now: dt.datetime
     ) -> Path:

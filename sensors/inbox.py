@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -27,6 +28,24 @@ INBOX_STATUS_FILE = "inbox_status.json"
 # is parsed once, so a tick over 10,000 pending files costs a directory scan, not
 # 10,000 parses. Correctness never depends on this cache (it is keyed by size+mtime).
 PARSE_CACHE = ParseCache()
+_ENTRY_CACHE: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def current_entries(data_dir: Path, athlete: str) -> dict[str, str]:
+    """The athlete's stored entries (date -> content hash), re-read only when changed."""
+    store = AthleteStore(data_dir, athlete)
+    try:
+        st = store.journal_log_path.stat()
+        signature = (st.st_size, st.st_mtime_ns)
+        cached = _ENTRY_CACHE.get(athlete)
+        if cached is None or cached[0] != signature:
+            cached = (signature, store.current_entry_shas())
+            _ENTRY_CACHE[athlete] = cached
+    except (OSError, ValueError):
+        # no store yet, or an unreadable one: nothing counts as a duplicate, and the
+        # run (not the sensor) meets the problem, fails, and is retried or reported
+        return {}
+    return cached[1]
 
 
 def active_athletes(instance: dg.DagsterInstance) -> set[str]:
@@ -78,8 +97,9 @@ def inbox_sensor(
     Settled files are validated; bad ones move to `inbox/rejected/` with a
     `<name>.error.json` and a `rejected_file` alert. Valid files become one run per
     athlete (journal and everything downstream of it), never two at once for the same
-    athlete. A file still pending after 3 runs is reported as `stuck_file`; the skip
-    message and `data/inbox_status.json` say why every pending file is waiting.
+    athlete. A file identical to what is already stored is archived without a run. A
+    file still pending after 3 runs is reported as `stuck_file`; the skip message and
+    `data/inbox_status.json` say why every pending file is waiting.
     """
     started = time.monotonic()
     active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
@@ -92,6 +112,7 @@ def inbox_sensor(
         restat=inbox.restat,
         cache=PARSE_CACHE,
         limits=inbox.limits(),
+        current_entries=lambda athlete: current_entries(store.path, athlete),
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for candidate, result in plan.rejects:
@@ -104,6 +125,12 @@ def inbox_sensor(
         errors = [str(e) for e in result.errors]
         append_alert(store.path, rejected_file_alert(candidate.rel, athlete, errors, result.sha256))
         context.log.info(f"rejected {candidate.rel}: {'; '.join(errors[:3])}")
+    for candidate in plan.duplicates:
+        try:
+            inbox.archive(candidate)
+            context.log.info(f"{candidate.rel}: same content as stored, archived without a run")
+        except OSError as exc:
+            context.log.warning(f"could not archive duplicate {candidate.rel}: {exc}")
     for rel, athlete, attempts in plan.newly_stuck:
         append_alert(
             store.path,

@@ -88,8 +88,12 @@ def test_invalid_and_unreadable_files_are_rejected(tmp_path):
     os.symlink("/etc/passwd", tmp_path / "link.md")
     p = plan(tmp_path)
     rejected = {c.rel: r.errors[0].message for c, r in p.rejects}
-    assert set(rejected) == {"ann/2026-01-01.md", "Bad Folder/2026-01-01.md", "ann/deep/x.md",
-                             "link.md"}
+    assert set(rejected) == {
+        "ann/2026-01-01.md",
+        "Bad Folder/2026-01-01.md",
+        "ann/deep/x.md",
+        "link.md",
+    }
     assert "symlink" in rejected["link.md"] and "nested" in rejected["ann/deep/x.md"]
     assert p.runs == []
 
@@ -150,7 +154,9 @@ def test_work_per_tick_is_bounded(tmp_path):
     p = plan(tmp_path, limits=limits)
     assert len(p.runs) == 10
     assert "waiting for a run slot (tick limit)" in p.summary()
-    p2 = plan(tmp_path, limits=InboxLimits(settle_seconds=2, max_files_per_run=4, max_runs_per_tick=99))
+    p2 = plan(
+        tmp_path, limits=InboxLimits(settle_seconds=2, max_files_per_run=4, max_runs_per_tick=99)
+    )
     zed = next(r for r in p2.runs if r.athlete == "zed")
     assert len(zed.files) == 4
     assert sum(1 for s in p2.pending.values() if "batch limit" in s["reason"]) == 5
@@ -169,10 +175,17 @@ def test_validation_budget_defers_and_the_cache_avoids_reparsing(tmp_path):
         return parse_candidate(c, "me")
 
     cache = ParseCache()
-    p = plan_tick(scan_inbox(tmp_path), now=time.time(), state=load_state(None),
-                  active_athletes=set(), parse=counting,
-                  restat=lambda c: c.signature, cache=cache,
-                  limits=InboxLimits(parse_budget_seconds=50), clock=lambda: next(ticks))
+    p = plan_tick(
+        scan_inbox(tmp_path),
+        now=time.time(),
+        state=load_state(None),
+        active_athletes=set(),
+        parse=counting,
+        restat=lambda c: c.signature,
+        cache=cache,
+        limits=InboxLimits(parse_budget_seconds=50),
+        clock=lambda: next(ticks),
+    )
     assert len(calls) == 1 and len(p.runs[0].files) == 1
     assert sum(1 for s in p.pending.values() if "queued for validation" in s["reason"]) == 6
     calls.clear()
@@ -242,14 +255,18 @@ def test_sensor_waits_while_the_athlete_has_a_run_in_progress(sensor_env):
     tree, instance = sensor_env
     drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
     # a run of ann's in progress
-    instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED,
-                                   tags={"athlete": "ann"}))
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED, tags={"athlete": "ann"}
+        )
+    )
     result = evaluate(tree, instance)
     assert result.run_requests == []
     assert "waiting for the run in progress" in result.skip_reason.skip_message
     status = json.loads((tree.data / "inbox_status.json").read_text())
-    assert status["pending"] == [{"file": "ann/2026-01-01.md", "athlete": "ann",
-                                  "reason": "waiting for the run in progress"}]
+    assert status["pending"] == [
+        {"file": "ann/2026-01-01.md", "athlete": "ann", "reason": "waiting for the run in progress"}
+    ]
 
 
 def test_candidate_for_rebuilds_what_scan_saw(tmp_path):
@@ -257,4 +274,27 @@ def test_candidate_for_rebuilds_what_scan_saw(tmp_path):
     (c,) = scan_inbox(tmp_path)
     again = candidate_for(tmp_path, "ann/x.md")
     assert (again.folder_athlete, again.signature, again.problem) == (
-        c.folder_athlete, c.signature, c.problem)
+        c.folder_athlete,
+        c.signature,
+        c.problem,
+    )
+
+
+def test_identical_content_is_archived_without_a_run(sensor_env):
+    tree, instance = sensor_env
+    import datetime as dt
+
+    from hrv.journal import JournalEntry
+    from hrv.store import AthleteStore, IncomingEntry
+
+    entry = JournalEntry.model_validate({"date": "2026-01-01", "athlete": "ann", "mood": 3})
+    AthleteStore(tree.data, "ann").ingest_journal(
+        [IncomingEntry(entry, "ann/2026-01-01.md", None)], dt.datetime.now(dt.UTC)
+    )
+    drop(tree.inbox / "ann" / "copy.md", md("2026-01-01", mood=3))
+    drop(tree.inbox / "ann" / "changed.md", md("2026-01-01", mood=4))
+    result = evaluate(tree, instance)
+    (run,) = result.run_requests
+    assert run.run_config["ops"]["bronze__journal_entries"]["config"]["files"] == ["ann/changed.md"]
+    assert (tree.inbox / "processed" / "ann" / "copy.md").exists()
+    assert not (tree.inbox / "ann" / "copy.md").exists()

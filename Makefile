@@ -9,7 +9,7 @@ export HRV_INBOX_DIR ?= inbox
 export HRV_SOURCES_DIR ?= sources
 export HRV_DATA_DIR ?= data
 
-.PHONY: install run demo test test-fast lint format lock clean
+.PHONY: install run watch demo test test-fast lint format lock clean
 
 install: $(STAMP)  ## create .venv and install the locked dependencies
 
@@ -24,9 +24,14 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.local.yaml $@
 
-run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000 (embedded SQLite)
+run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000, plus the inbox watcher
 	mkdir -p $(HRV_INBOX_DIR) $(HRV_SOURCES_DIR) $(HRV_DATA_DIR)
+	$(BIN)/python -m hrv.watcher & WATCHER=$$!; \
+	trap 'kill $$WATCHER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+watch: install  ## only the inbox watcher: instant accepted/rejected feedback per dropped file
+	$(BIN)/python -m hrv.watcher
 
 demo: install  ## drop ~180 days of realistic journals and exports for 4 athletes
 	$(BIN)/python -m hrv.demo

@@ -32,7 +32,9 @@ def forecast(tree: Tree, athlete: str) -> dict | None:
         return None
 
 
-def year_files(tree: Tree, athlete: str, days: int, end: dt.date, seed: int) -> list[tuple[Path, str]]:
+def year_files(
+    tree: Tree, athlete: str, days: int, end: dt.date, seed: int
+) -> list[tuple[Path, str]]:
     """Journal files for ``days`` days ending at ``end``; readings run 6 days further."""
     profile = next(p for p in SQUAD if p.athlete == "alice")
     sim = simulate(profile, days + 6, end + dt.timedelta(days=6), seed)
@@ -69,9 +71,16 @@ def main() -> int:
                 out = tree.outputs("vet") / "agent_forecast.json"
                 before = out.stat().st_mtime_ns
                 t0 = time.time()
-                (tree.inbox / "vet" / f"{day}.md").write_text(f"---\nsleep_hours: 7\nmood: {k % 5 + 1}\n---\n")
-                wait_for(lambda out=out, before=before: out.stat().st_mtime_ns != before,
-                         120, f"forecast after {day}", proc.tail, interval=0.05)
+                (tree.inbox / "vet" / f"{day}.md").write_text(
+                    f"---\nsleep_hours: 7\nmood: {k % 5 + 1}\n---\n"
+                )
+                wait_for(
+                    lambda out=out, before=before: out.stat().st_mtime_ns != before,
+                    120,
+                    f"forecast after {day}",
+                    proc.tail,
+                    interval=0.05,
+                )
                 singles.append(time.time() - t0)
 
             (tree.inbox / "rookie").mkdir()
@@ -79,8 +88,13 @@ def main() -> int:
             t0 = time.time()
             for path, body in files:
                 path.write_text(body)
-            wait_for(lambda: not any((tree.inbox / "rookie").iterdir()) and forecast(tree, "rookie"),
-                     600, "the 365-file burst", proc.tail, interval=0.1)
+            wait_for(
+                lambda: not any((tree.inbox / "rookie").iterdir()) and forecast(tree, "rookie"),
+                600,
+                "the 365-file burst",
+                proc.tail,
+                interval=0.1,
+            )
             burst = time.time() - t0
         finally:
             proc.stop()

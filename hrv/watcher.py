@@ -29,7 +29,11 @@ def verdict(inbox: Path, rel: str, default_athlete: str, now: float) -> str | No
     """One line describing what the sensor will do with this file (None: not a journal)."""
     c = candidate_for(inbox, rel)
     if c.ignored is not None:
-        return None if c.ignored == "vanished while scanning" else f"… {rel}: {c.ignored}, ignored until renamed"
+        return (
+            None
+            if c.ignored == "vanished while scanning"
+            else f"… {rel}: {c.ignored}, ignored until renamed"
+        )
     result = parse_candidate(c, default_athlete)
     if result.ok:
         days = sorted({e.date.isoformat() for e in result.entries})
@@ -70,8 +74,11 @@ class InboxWatcher:
 
     def touch(self, path: Path, kind: str) -> None:
         try:
-            rel = path.resolve().relative_to(self.inbox).as_posix() if path.exists() else (
-                path.relative_to(self.inbox).as_posix())
+            rel = (
+                path.resolve().relative_to(self.inbox).as_posix()
+                if path.exists()
+                else (path.relative_to(self.inbox).as_posix())
+            )
         except ValueError:
             return
         parts = rel.split("/")
@@ -117,7 +124,9 @@ class InboxWatcher:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Instant feedback on files dropped in the inbox.")
-    parser.add_argument("--inbox", type=Path, default=Path(os.environ.get("HRV_INBOX_DIR") or "inbox"))
+    parser.add_argument(
+        "--inbox", type=Path, default=Path(os.environ.get("HRV_INBOX_DIR") or "inbox")
+    )
     parser.add_argument("--default-athlete", default=os.environ.get("HRV_DEFAULT_ATHLETE") or "me")
     args = parser.parse_args(argv)
     InboxWatcher(args.inbox, args.default_athlete).run()

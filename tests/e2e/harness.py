@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -44,7 +45,11 @@ class DagsterProcess:
     def start(self) -> DagsterProcess:
         fh = self.log.open("ab")
         self.proc = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         fh.close()
@@ -55,10 +60,8 @@ class DagsterProcess:
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def kill(self) -> None:
         """SIGKILL the whole process group, like a power cut for this process tree."""
@@ -102,7 +105,9 @@ def wait_for(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{on_timeout()}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}\n{on_timeout()}"
+            )
         time.sleep(interval)
 
 

@@ -44,8 +44,11 @@ def settle(live, timeout=120):
     tree, instance, proc = live
 
     def done():
-        pending = [p for p in tree.inbox.rglob("*") if p.is_file()
-                   and p.relative_to(tree.inbox).parts[0] not in ("processed", "rejected")]
+        pending = [
+            p
+            for p in tree.inbox.rglob("*")
+            if p.is_file() and p.relative_to(tree.inbox).parts[0] not in ("processed", "rejected")
+        ]
         return not pending and quiet(instance)
 
     wait_for(done, timeout, "the inbox to empty and runs to finish", proc.tail)
@@ -61,12 +64,15 @@ def test_dropped_history_becomes_forecasts_for_each_athlete(live):
     squad = tuple(p for p in SQUAD if p.athlete in ("alice", "bob"))
     write_demo(tree.inbox, tree.sources, days=60, end=yesterday(), seed=3, squad=squad)
     n_files = {a: len(list((tree.inbox / a).iterdir())) for a in ("alice", "bob")}
-    wait_for(lambda: forecast(tree, "alice") and forecast(tree, "bob"), 120,
-             "both forecasts", proc.tail)
+    wait_for(
+        lambda: forecast(tree, "alice") and forecast(tree, "bob"), 120, "both forecasts", proc.tail
+    )
     settle(live)
     for athlete in ("alice", "bob"):
         assert len(list((tree.inbox / "processed" / athlete).iterdir())) == n_files[athlete]
-        assert forecast(tree, athlete)["for_date"] == (yesterday() + dt.timedelta(days=1)).isoformat()
+        assert (
+            forecast(tree, athlete)["for_date"] == (yesterday() + dt.timedelta(days=1)).isoformat()
+        )
     done = [r for r in runs(instance) if r.status == dg.DagsterRunStatus.SUCCESS]
     # one run per athlete, not one per file (bob dropped ~55 files)
     assert sorted(r.tags["athlete"] for r in done) == ["alice", "bob"]
@@ -80,8 +86,12 @@ def test_one_day_for_one_athlete_runs_exactly_its_downstream(live):
     (tree.inbox / "alice" / f"{today}.md").write_text(
         "---\nsleep_hours: 6.5\nalcohol_units: 3\ntraining:\n  - {type: run, minutes: 40, rpe: 6}\n---\n"
     )
-    wait_for(lambda: (forecast(tree, "alice") or {}).get("based_on_date") == today, 60,
-             "alice's forecast from today's journal", proc.tail)
+    wait_for(
+        lambda: (forecast(tree, "alice") or {}).get("based_on_date") == today,
+        60,
+        "alice's forecast from today's journal",
+        proc.tail,
+    )
     settle(live)
     new_runs = runs(instance, since)
     assert [r.tags["athlete"] for r in new_runs] == ["alice"]
@@ -92,7 +102,7 @@ def test_one_day_for_one_athlete_runs_exactly_its_downstream(live):
 
 
 def test_bad_files_are_rejected_with_reasons(live):
-    tree, instance, proc = live
+    tree, _instance, _proc = live
     (tree.inbox / "bob" / "2026-02-30.md").write_text("---\nmood: 3\n---\n")
     (tree.inbox / "bob" / "typo.json").write_text('{"date": "2026-01-05", "slep_hours": 7}')
     os.symlink("/etc/hostname", tree.inbox / "2026-01-06.md")
@@ -101,8 +111,12 @@ def test_bad_files_are_rejected_with_reasons(live):
     settle(live)
     rejected = tree.inbox / "rejected"
     reports = {p.name: json.loads(p.read_text()) for p in rejected.rglob("*.error.json")}
-    assert set(reports) == {"2026-02-30.md.error.json", "typo.json.error.json",
-                            "2026-01-06.md.error.json", "2026-01-07.md.error.json"}
+    assert set(reports) == {
+        "2026-02-30.md.error.json",
+        "typo.json.error.json",
+        "2026-01-06.md.error.json",
+        "2026-01-07.md.error.json",
+    }
     assert reports["2026-02-30.md.error.json"]["errors"][0]["field"] == "date"
     assert "did you mean 'sleep_hours'" in reports["typo.json.error.json"]["errors"][0]["message"]
     assert "symlink" in reports["2026-01-06.md.error.json"]["errors"][0]["message"]
@@ -112,7 +126,7 @@ def test_bad_files_are_rejected_with_reasons(live):
 
 
 def test_slow_writer_is_never_read_half_written(live):
-    tree, instance, proc = live
+    tree, _instance, _proc = live
     path = tree.inbox / "bob" / "slow.md"
     day = (dt.date.today() - dt.timedelta(days=400)).isoformat()
     text = f"---\ndate: {day}\nsleep_hours: 7\nmood: 4\n---\n" + "A long evening entry. " * 40
@@ -131,7 +145,7 @@ def test_slow_writer_is_never_read_half_written(live):
 
 
 def test_duplicates_do_nothing_and_corrections_supersede(live):
-    tree, instance, proc = live
+    tree, instance, _proc = live
     processed = sorted((tree.inbox / "processed" / "alice").glob("*.md"))[0]
     store = AthleteStore(tree.data, "alice")
     versions = len(store.journal_versions())
@@ -173,8 +187,12 @@ def test_failing_runs_are_retried_then_the_file_is_reported_stuck(live):
     assert len(failed) == 2 and all(r.status == dg.DagsterRunStatus.FAILURE for r in failed)
     assert path.exists()  # still visible in the inbox, not vanished
     status = json.loads((tree.data / "inbox_status.json").read_text())
-    assert {"file": "broken/2026-01-01.md", "athlete": "broken", "reason": "stuck",
-            "attempts": 2} in status["pending"]
+    assert {
+        "file": "broken/2026-01-01.md",
+        "athlete": "broken",
+        "reason": "stuck",
+        "attempts": 2,
+    } in status["pending"]
     time.sleep(8)
     assert len(stuck()) == 1  # reported once, not every tick
     assert len([r for r in runs(instance, since) if r.tags.get("athlete") == "broken"]) == 2

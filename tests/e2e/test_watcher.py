@@ -20,7 +20,10 @@ def watcher(tmp_path):
     inbox.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hrv.watcher", "--inbox", str(inbox)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
@@ -76,7 +79,10 @@ def test_verdicts_arrive_in_well_under_a_second_and_nothing_is_moved(watcher):
 
     # read-only: every file is still where it was dropped
     assert sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file()) == [
-        "ann/2026-11-20.md", "bad.json", "h.csv"]
+        "ann/2026-11-20.md",
+        "bad.json",
+        "h.csv",
+    ]
 
 
 def test_sensor_archiving_is_reported(watcher):

@@ -44,6 +44,18 @@ JOURNAL_AND_DOWNSTREAM = (
     FORECAST_KEY,
 )
 
+# What a changed wearable export affects: the readings and everything downstream.
+READINGS_AND_DOWNSTREAM = (
+    READINGS_KEY,
+    FEATURES_KEY,
+    MODEL_KEY,
+    PREDICTIONS_KEY,
+    REGISTRY_KEY,
+    RECONCILIATION_KEY,
+    SUMMARY_KEY,
+    FORECAST_KEY,
+)
+
 # One process per run: a run is one athlete's small graph, and starting a process per
 # step (the multiprocess executor) would cost more than the steps themselves.
 defs = dg.Definitions(assets=ALL_ASSETS, executor=dg.in_process_executor)
@@ -53,6 +65,7 @@ __all__ = [
     "ATHLETES",
     "ATHLETES_PARTITIONS",
     "JOURNAL_AND_DOWNSTREAM",
+    "READINGS_AND_DOWNSTREAM",
     "READINGS_KEY",
     "defs",
 ]

@@ -1,11 +1,13 @@
 """Bronze: raw inputs made durable. Journal entries from the inbox, readings from sources."""
 
+import datetime as dt
+
 import dagster as dg
 from pydantic import Field
 
 from assets import check_names as C
 from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
-from hrv import pipeline, quality
+from hrv import freshness, pipeline, quality
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
 
@@ -101,13 +103,58 @@ def journal_entries(
     )
 
 
+def freshness_check(
+    rows: list[dict[str, str]], settings: freshness.FreshnessSettings
+) -> quality.CheckOutcome:
+    """The source_freshness outcome for an athlete's stored readings."""
+    state = freshness.evaluate(
+        freshness.newest_reading_date(rows), dt.datetime.now(dt.UTC), settings
+    )
+    if state.state == freshness.NONE:
+        return quality.CheckOutcome(
+            False,
+            "no wearable readings yet: put an export in sources/<athlete>/",
+            {"state": state.state},
+        )
+    return quality.CheckOutcome(
+        state.fresh,
+        state.verdict(settings),
+        {
+            "state": state.state,
+            "newest_reading": state.newest_date,
+            "age_hours": state.age_hours,
+            "warn_hours": settings.warn_hours,
+            "fail_hours": settings.fail_hours,
+        },
+    )
+
+
+def freshness_severity(outcome: quality.CheckOutcome) -> dg.AssetCheckSeverity:
+    failing = outcome.metadata.get("state") == freshness.FAIL
+    return dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN
+
+
 @dg.asset(
     key=READINGS_KEY,
     group_name="bronze",
     partitions_def=ATHLETES,
     retry_policy=FS_RETRY,
     kinds={"python", "file"},
+    # Squad level: some athlete's readings were rebuilt within the last 36 h (warn) /
+    # 60 h (fail). Per athlete, see the source_freshness check (thresholds from env).
+    freshness_policy=dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(hours=60), warn_window=dt.timedelta(hours=36)
+    ),
     check_specs=[
+        check_spec(
+            C.SOURCE_FRESHNESS,
+            READINGS_KEY,
+            "This athlete's newest reading is recent: stale past HRV_FRESHNESS_WARN_HOURS "
+            "(WARN, default 36 h) or HRV_FRESHNESS_FAIL_HOURS (ERROR, default 60 h); a "
+            "reading counts as taken at the end of its day. Re-evaluated every minute by "
+            "freshness_sensor without waiting for a run; every change of state is an "
+            "alert (stale_source firing, then resolved). Fix: check the wearable sync.",
+        ),
         check_spec(
             C.RMSSD_PLAUSIBLE,
             READINGS_KEY,
@@ -142,6 +189,7 @@ def wearable_readings(
         context.log.warning(f"export {rel} skipped: " + "; ".join(errors[:3]))
     readings = AthleteStore(store.path, athlete).readings()
     outcome = quality.rmssd_plausible(readings)
+    fresh = freshness_check(readings, sources.freshness())
     return dg.MaterializeResult(
         metadata={
             "athlete": athlete,
@@ -155,6 +203,7 @@ def wearable_readings(
             "changed": report.changed,
         },
         check_results=[
-            check_result(C.RMSSD_PLAUSIBLE, outcome, dg.AssetCheckSeverity.WARN, athlete)
+            check_result(C.RMSSD_PLAUSIBLE, outcome, dg.AssetCheckSeverity.WARN, athlete),
+            check_result(C.SOURCE_FRESHNESS, fresh, freshness_severity(fresh), athlete),
         ],
     )

@@ -3,6 +3,7 @@
 JOURNAL_SCHEMA = "journal_schema_and_ranges"
 ONE_ENTRY_PER_DAY = "one_entry_per_athlete_day"
 RMSSD_PLAUSIBLE = "rmssd_plausible_5_300_ms"
+SOURCE_FRESHNESS = "source_freshness"
 FEATURE_COMPLETENESS = "feature_completeness"
 MODEL_VS_PERSISTENCE = "model_mae_vs_persistence"
 PREDICTION_RANGE = "prediction_in_physiological_range"

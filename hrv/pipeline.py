@@ -38,7 +38,7 @@ from hrv.models import (
 )
 from hrv.reconcile import reconcile
 from hrv.registry import BASELINE, SELECTED, append_forecasts, read_registry
-from hrv.sources import SOURCE_SUFFIXES, SourceParseResult, parse_source_file
+from hrv.sources import SOURCE_SUFFIXES, SourceParseResult, merge_readings, parse_source_file
 from hrv.store import AthleteStore, IncomingEntry, IngestSummary, outputs_dir
 
 TRAINING_METRICS = "training_metrics.json"
@@ -198,7 +198,7 @@ def rebuild_readings(
     """
     store = AthleteStore(data_dir, athlete)
     report = ReadingsReport(athlete=athlete)
-    chosen: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    items = []
     for path, folder in source_files_for(sources, athlete):
         rel = path.relative_to(sources).as_posix()
         result = (parsed or {}).get(rel) or parse_source_file(
@@ -207,18 +207,10 @@ def rebuild_readings(
         if not result.ok:
             report.bad_files[rel] = [str(e) for e in result.errors[:10]]
             continue
-        mine = [r for r in result.readings if r.athlete == athlete]
-        if not mine:
-            continue
-        report.files[rel] = result.format or "unknown"
-        mtime = path.stat().st_mtime_ns
-        for r in mine:
-            key = (r.date.isoformat(), r.metric)
-            row = r.to_row() | {"source_file": rel}
-            row.pop("athlete", None)
-            if key not in chosen or mtime >= chosen[key][0]:
-                chosen[key] = (mtime, row)
-    rows = [row for _, row in chosen.values()]
+        if athlete in result.athletes:
+            report.files[rel] = result.format or "unknown"
+            items.append((path.stat().st_mtime_ns, rel, result))
+    rows = merge_readings(items, athlete)
     before = store.readings()
     store.write_readings(rows)
     after = store.readings()

@@ -420,6 +420,50 @@ def _read_head(path: Path | None) -> bytes:
         return fh.read(512)
 
 
+def merge_readings(
+    items: list[tuple[int, str, SourceParseResult]], athlete: str
+) -> list[dict[str, Any]]:
+    """One reading per (date, metric) for ``athlete`` from (mtime_ns, rel, result) items.
+
+    When two exports give the same morning and metric, the most recently modified export
+    wins (ties: the later path). The sources sensor and the readings asset both use
+    this, so they always agree on what the stored readings should be.
+    """
+    chosen: dict[tuple[str, str], tuple[tuple[int, str], dict[str, Any]]] = {}
+    for mtime, rel, result in items:
+        for r in result.readings:
+            if r.athlete != athlete:
+                continue
+            key = (r.date.isoformat(), r.metric)
+            row = r.to_row() | {"source_file": rel}
+            row.pop("athlete", None)
+            rank = (mtime, rel)
+            if key not in chosen or rank >= chosen[key][0]:
+                chosen[key] = (rank, row)
+    return [row for _, row in sorted(chosen.values(), key=lambda x: (x[1]["date"], x[1]["metric"]))]
+
+
+def reading_fingerprint(rows: list[dict[str, Any]]) -> set[tuple[str, str, float, float | None]]:
+    """What matters of stored or merged readings: (date, metric, value, resting HR)."""
+
+    def num(v: Any, digits: int) -> float | None:
+        try:
+            out = round(float(v), digits)
+        except (TypeError, ValueError):
+            return None
+        return out if out == out else None
+
+    return {
+        (
+            str(r["date"]),
+            str(r["metric"]),
+            num(r["value_ms"], 3) or 0.0,
+            num(r.get("resting_hr_bpm"), 2),
+        )
+        for r in rows
+    }
+
+
 def parse_source_bytes(
     name: str, data: bytes, *, folder_athlete: str | None = None, default_athlete: str = "me"
 ) -> SourceParseResult:

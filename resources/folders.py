@@ -12,8 +12,12 @@ import dagster as dg
 from pydantic import Field
 
 from hrv import inbox as inbox_files
+from hrv.freshness import FreshnessSettings
+from hrv.fsutil import sha256_file
 from hrv.inbox_plan import InboxLimits
 from hrv.journal import JournalParseResult
+from hrv.sources import SourceParseResult, parse_source_file
+from hrv.sources_plan import SourceFile, SourceLimits, scan_sources
 
 
 def _resolve(value: str | None, env: str, default: str) -> Path:
@@ -105,9 +109,36 @@ class SourcesResource(dg.ConfigurableResource):
         description="Athlete for exports that name none; default $HRV_DEFAULT_ATHLETE.",
     )
 
+    settle_seconds: float | None = Field(
+        default=None,
+        description="An export is read once unmodified this long; default "
+        "$HRV_SOURCES_SETTLE_SECONDS, else 2.",
+    )
+
     @property
     def path(self) -> Path:
         return _resolve(self.sources_dir, "HRV_SOURCES_DIR", "sources")
+
+    def limits(self) -> SourceLimits:
+        return SourceLimits(
+            settle_seconds=_number(self.settle_seconds, "HRV_SOURCES_SETTLE_SECONDS", 2.0),
+            max_attempts=int(_number(None, "HRV_INBOX_MAX_ATTEMPTS", 3)),
+        )
+
+    def freshness(self) -> FreshnessSettings:
+        """Stale thresholds: $HRV_FRESHNESS_WARN_HOURS / _FAIL_HOURS, $HRV_TIMEZONE."""
+        return FreshnessSettings.from_env()
+
+    def scan(self) -> list[SourceFile]:
+        return scan_sources(self.path)
+
+    def parse(self, f: SourceFile) -> SourceParseResult:
+        return parse_source_file(
+            f.path, folder_athlete=f.folder_athlete, default_athlete=self.athlete_default
+        )
+
+    def content_hash(self, f: SourceFile) -> str:
+        return sha256_file(f.path)
 
     @property
     def athlete_default(self) -> str:

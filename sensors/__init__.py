@@ -1,9 +1,11 @@
-"""What wakes the graph up: the inbox sensor (journal files)."""
+"""What wakes the graph up: journal files, wearable exports, and the clock (freshness)."""
 
 import dagster as dg
 
+from sensors.freshness import freshness_sensor
 from sensors.inbox import inbox_sensor
+from sensors.sources import sources_sensor
 
-defs = dg.Definitions(sensors=[inbox_sensor])
+defs = dg.Definitions(sensors=[inbox_sensor, sources_sensor, freshness_sensor])
 
-__all__ = ["defs", "inbox_sensor"]
+__all__ = ["defs", "freshness_sensor", "inbox_sensor", "sources_sensor"]

@@ -13,14 +13,8 @@ from hrv.fsutil import write_json_atomic
 from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource
+from sensors.common import active_athletes
 
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 JOURNAL_OP = "bronze__journal_entries"
 INBOX_STATUS_FILE = "inbox_status.json"
 
@@ -46,12 +40,6 @@ def current_entries(data_dir: Path, athlete: str) -> dict[str, str]:
         # run (not the sensor) meets the problem, fails, and is retried or reported
         return {}
     return cached[1]
-
-
-def active_athletes(instance: dg.DagsterInstance) -> set[str]:
-    """Athletes with a run queued or in progress (any trigger: sensor, UI, retry)."""
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
-    return {r.tags["athlete"] for r in runs if "athlete" in r.tags}
 
 
 def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:

@@ -102,7 +102,7 @@ def test_two_athletes_each_run_materializes_only_its_own_partition(demo, instanc
         assert result.success
         assert materialized(result) == {(k, athlete) for k in ALL_KEYS}
         evaluations = checks(result)
-        assert len(evaluations) == 9
+        assert len(evaluations) == sum(len(list(a.check_specs)) for a in ALL_ASSETS) == 10
         for name, d in evaluations.items():
             assert d.partition == athlete
             if d.severity == dg.AssetCheckSeverity.ERROR:

@@ -1,5 +1,17 @@
-"""What is said, to whom, when (alert sensors arrive in later issues)."""
+"""What is said, to whom, when: Slack delivery, run and check alerts, the morning briefing."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from alerts.briefing import briefing_schedule, morning_briefing
+from alerts.dispatcher import alert_dispatcher
+from alerts.runs import run_failure_alerts, run_success_alerts
+from alerts.slack import SlackResource
+
+defs = dg.Definitions(
+    sensors=[alert_dispatcher, run_failure_alerts, run_success_alerts],
+    jobs=[morning_briefing],
+    schedules=[briefing_schedule()],
+    resources={"slack": SlackResource()},
+)
+
+__all__ = ["SlackResource", "defs"]

@@ -1,16 +1,13 @@
 """Alert records: one JSON object per line in ``data/alerts.jsonl``.
 
-Every alert lands here (and in the log) whether or not Slack is configured. Lines are
-appended with one ``write`` under an exclusive ``flock``, so sensors and runs in
-different processes never interleave half lines.
+Every alert lands there (and in the log) whether or not Slack is configured; the
+semantics (deduplication, suppression, resolution, the outbox) are in ``hrv/alerting.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,8 @@ class Alert:
     fingerprint: str
     athlete: str | None
     at: str
+    subject: str | None = None  # the asset, check or file concerned
+    link: str | None = None  # path in the Dagster UI, e.g. /runs/<run_id>
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,23 +60,18 @@ def make_alert(
     severity: str = "warning",
     status: str = "firing",
     at: dt.datetime | None = None,
+    subject: str | None = None,
+    link: str | None = None,
 ) -> Alert:
     stamp = (at or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
-    return Alert(kind, severity, status, title, text, fingerprint, athlete, stamp)
+    return Alert(kind, severity, status, title, text, fingerprint, athlete, stamp, subject, link)
 
 
-def append_alert(data_dir: Path, alert: Alert) -> None:
-    path = Path(data_dir) / ALERTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(alert.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def record_alert(data_dir: Path, alert: Alert) -> bool:
+    """Record an alert with the alert manager's semantics; True if it will be delivered."""
+    from hrv.alerting import AlertBook
+
+    return AlertBook(Path(data_dir)).record(alert).delivered
 
 
 def read_alerts(data_dir: Path) -> list[dict[str, Any]]:
@@ -102,6 +96,7 @@ def rejected_file_alert(rel: str, athlete: str | None, errors: list[str], sha: s
         + more,
         fingerprint=f"rejected_file:{athlete or '-'}:{rel}:{(sha or '')[:12]}",
         athlete=athlete,
+        subject=rel,
     )
 
 
@@ -115,4 +110,5 @@ def stuck_file_alert(rel: str, athlete: str, attempts: int, reason: str) -> Aler
         "time resets the attempts).",
         fingerprint=f"stuck_file:{athlete}:{rel}",
         athlete=athlete,
+        subject=rel,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from hrv import inbox as inbox_mod
-from hrv.alertlog import append_alert, rejected_file_alert
+from hrv.alertlog import record_alert, rejected_file_alert
 from hrv.features import (
     build_daily_features,
     finite_or_none,
@@ -116,7 +116,7 @@ def ingest_journals(
             if files is not None or _attributable(c, athlete, default_athlete):
                 inbox_mod.reject(inbox, c, result, now)
                 report.rejected_files[c.rel] = [str(e) for e in result.errors]
-                append_alert(
+                record_alert(
                     data_dir,
                     rejected_file_alert(
                         c.rel, athlete, report.rejected_files[c.rel], result.sha256

@@ -7,10 +7,11 @@ import time
 
 import dagster as dg
 
+from alerts.guard import guarded
 from assets import ATHLETES_PARTITIONS, READINGS_KEY
 from assets import check_names as C
 from hrv import freshness
-from hrv.alertlog import append_alert, make_alert
+from hrv.alertlog import make_alert, record_alert
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, SourcesResource
 
@@ -61,6 +62,7 @@ def stale_alert(athlete: str, new: freshness.Freshness, verdict: str) -> dict:
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
+@guarded("freshness_sensor")
 def freshness_sensor(
     context: dg.SensorEvaluationContext, sources: SourcesResource, store: DataStoreResource
 ) -> dg.SensorResult:
@@ -120,7 +122,7 @@ def freshness_sensor(
         )
         if first_time and result.fresh:
             continue  # nothing to say about a source that was never stale
-        append_alert(
+        record_alert(
             store.path,
             make_alert(
                 "stale_source",

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from alerts.guard import guarded
 from assets import ATHLETES, ATHLETES_PARTITIONS, JOURNAL_AND_DOWNSTREAM, READINGS_KEY
-from hrv.alertlog import append_alert, rejected_file_alert, stuck_file_alert
+from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick
 from hrv.store import AthleteStore
@@ -77,6 +78,7 @@ def _write_status(store: DataStoreResource, pending: dict, now: dt.datetime) -> 
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
+@guarded("inbox_sensor")
 def inbox_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, store: DataStoreResource
 ) -> dg.SensorResult:
@@ -111,7 +113,7 @@ def inbox_sensor(
             context.log.warning(f"could not reject {candidate.rel}: {exc}")
             continue
         errors = [str(e) for e in result.errors]
-        append_alert(store.path, rejected_file_alert(candidate.rel, athlete, errors, result.sha256))
+        record_alert(store.path, rejected_file_alert(candidate.rel, athlete, errors, result.sha256))
         context.log.info(f"rejected {candidate.rel}: {'; '.join(errors[:3])}")
     for candidate in plan.duplicates:
         try:
@@ -120,7 +122,7 @@ def inbox_sensor(
         except OSError as exc:
             context.log.warning(f"could not archive duplicate {candidate.rel}: {exc}")
     for rel, athlete, attempts in plan.newly_stuck:
-        append_alert(
+        record_alert(
             store.path,
             stuck_file_alert(rel, athlete, attempts, "every run for it failed or left it"),
         )

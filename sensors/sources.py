@@ -6,8 +6,9 @@ import time
 
 import dagster as dg
 
+from alerts.guard import guarded
 from assets import ATHLETES, ATHLETES_PARTITIONS, READINGS_AND_DOWNSTREAM
-from hrv.alertlog import append_alert, make_alert, rejected_file_alert
+from hrv.alertlog import make_alert, record_alert, rejected_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
 from hrv.store import AthleteStore
@@ -44,6 +45,7 @@ def run_request(run: SourceRun) -> dg.RunRequest:
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
+@guarded("sources_sensor")
 def sources_sensor(
     context: dg.SensorEvaluationContext, sources: SourcesResource, store: DataStoreResource
 ) -> dg.SensorResult:
@@ -73,10 +75,10 @@ def sources_sensor(
         folder = result.file.split("/")[0] if "/" in result.file else None
         errors = [str(e) for e in result.errors]
         alert = rejected_file_alert(f"sources/{result.file}", folder, errors, result.sha256)
-        append_alert(store.path, alert)
+        record_alert(store.path, alert)
         context.log.warning(f"export sources/{result.file} rejected: {'; '.join(errors[:3])}")
     for athlete, files, attempts in tick.newly_stuck:
-        append_alert(
+        record_alert(
             store.path,
             make_alert(
                 "stuck_file",

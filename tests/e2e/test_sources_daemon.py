@@ -40,9 +40,15 @@ def live(tmp_path_factory):
     proc = daemon(home, env, root / "daemon.log").start()
     instance = dg.DagsterInstance.from_config(str(home))
     try:
-        wait_for(lambda: all((tree.outputs(a) / "agent_forecast.json").exists()
-                             for a in ("alice", "bob")) and quiet(instance),
-                 150, "the first forecasts", proc.tail)
+        wait_for(
+            lambda: (
+                all((tree.outputs(a) / "agent_forecast.json").exists() for a in ("alice", "bob"))
+                and quiet(instance)
+            ),
+            150,
+            "the first forecasts",
+            proc.tail,
+        )
         yield tree, instance, proc
     finally:
         proc.stop()
@@ -51,7 +57,7 @@ def live(tmp_path_factory):
 
 def idle(live, seconds=12):
     """Wait for quiet, then make sure it stays quiet for a few sensor ticks."""
-    tree, instance, proc = live
+    _, instance, proc = live
     wait_for(lambda: quiet(instance), 120, "runs to finish", proc.tail)
     time.sleep(seconds)
     wait_for(lambda: quiet(instance), 120, "runs to finish", proc.tail)
@@ -73,8 +79,12 @@ def test_updating_one_export_runs_that_athlete_only(live):
     day, value, rhr = lines[-2].split(",")
     lines[-2] = f"{day},{float(value) + 7.5},{rhr}"
     csv.write_text("\n".join(lines) + "\n")
-    wait_for(lambda: [r for r in runs(instance, since) if r.status == dg.DagsterRunStatus.SUCCESS],
-             60, "the readings run", proc.tail)
+    wait_for(
+        lambda: [r for r in runs(instance, since) if r.status == dg.DagsterRunStatus.SUCCESS],
+        60,
+        "the readings run",
+        proc.tail,
+    )
     idle(live, 6)
     new = runs(instance, since)
     assert [(r.tags["athlete"], r.tags["hrv/trigger"]) for r in new] == [("alice", "sources")]
@@ -87,7 +97,7 @@ def test_updating_one_export_runs_that_athlete_only(live):
 
 
 def test_identical_export_triggers_nothing(live):
-    tree, instance, proc = live
+    tree, instance, _ = live
     idle(live, 2)
     since = time.time()
     csv = tree.sources / "bob" / "physiological_cycles.csv"
@@ -102,15 +112,25 @@ def test_malformed_export_is_rejected_while_the_good_one_beside_it_is_processed(
     tree, instance, proc = live
     idle(live, 2)
     since = time.time()
-    (tree.sources / "bob" / "broken.json").write_text('{"data": [{"day": "2026-01-01", "average_hrv": "high"}]}')
+    (tree.sources / "bob" / "broken.json").write_text(
+        '{"data": [{"day": "2026-01-01", "average_hrv": "high"}]}'
+    )
     cycles = tree.sources / "bob" / "physiological_cycles.csv"
     text = cycles.read_text().splitlines()
     text.append(text[-1].replace(str(TODAY), str(TODAY + dt.timedelta(days=1))))
     cycles.write_text("\n".join(text) + "\n")
-    wait_for(lambda: [a for a in read_alerts(tree.data) if "broken.json" in a["title"]],
-             60, "the rejection alert", proc.tail)
-    wait_for(lambda: [r for r in runs(instance, since) if r.status == dg.DagsterRunStatus.SUCCESS],
-             60, "bob's run", proc.tail)
+    wait_for(
+        lambda: [a for a in read_alerts(tree.data) if "broken.json" in a["title"]],
+        60,
+        "the rejection alert",
+        proc.tail,
+    )
+    wait_for(
+        lambda: [r for r in runs(instance, since) if r.status == dg.DagsterRunStatus.SUCCESS],
+        60,
+        "bob's run",
+        proc.tail,
+    )
     idle(live, 2)
     assert [r.tags["athlete"] for r in runs(instance, since)] == ["bob"]
     status = json.loads((tree.data / "sources_status.json").read_text())
@@ -140,8 +160,11 @@ def test_stale_source_fires_then_resolves_when_data_arrives(live):
     csv.write_text("date,rmssd_ms,resting_hr_bpm\n" + "".join(f"{d},{v},50\n" for d, v in old))
 
     def carol_alerts():
-        return [a for a in read_alerts(tree.data)
-                if a["kind"] == "stale_source" and a["athlete"] == "carol"]
+        return [
+            a
+            for a in read_alerts(tree.data)
+            if a["kind"] == "stale_source" and a["athlete"] == "carol"
+        ]
 
     (firing,) = wait_for(carol_alerts, 90, "carol's stale_source alert", proc.tail)
     assert firing["status"] == "firing" and firing["severity"] == "error"
@@ -156,5 +179,8 @@ def test_stale_source_fires_then_resolves_when_data_arrives(live):
     assert resolved["status"] == "resolved" and resolved["fingerprint"] == firing["fingerprint"]
     assert freshness_events(instance, "carol")[0][1].passed  # newest evaluation first
     # alice and bob stayed fresh all along: never an alert for them
-    assert not [a for a in read_alerts(tree.data)
-                if a["kind"] == "stale_source" and a["athlete"] in ("alice", "bob")]
+    assert not [
+        a
+        for a in read_alerts(tree.data)
+        if a["kind"] == "stale_source" and a["athlete"] in ("alice", "bob")
+    ]

@@ -1,0 +1,161 @@
+"""Alerts from finished runs: failures (not the ones Dagster will retry) and check results."""
+
+import dagster as dg
+
+from hrv.alertlog import make_alert, record_alert
+from resources.folders import DataStoreResource
+
+WILL_RETRY_TAG = "dagster/will_retry"
+
+
+def _asset_of_step(step_key: str | None) -> str | None:
+    return step_key.replace("__", "/") if step_key else None
+
+
+def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
+    out = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        if entry.dagster_event is not None:
+            out.append(entry.dagster_event.event_specific_data)
+    return out
+
+
+def _verdict(evaluation: object) -> str:
+    metadata = getattr(evaluation, "metadata", {}) or {}
+    verdict = metadata.get("verdict")
+    text = getattr(verdict, "value", None) or getattr(evaluation, "description", None)
+    return str(text or "check failed")
+
+
+def _check_alerts(
+    store: DataStoreResource, run: dg.DagsterRun, evaluations: list, fire: bool
+) -> int:
+    """Record check_failure alerts (firing when ``fire``) and resolutions; count firing."""
+    athlete = run.tags.get("athlete")
+    fired = 0
+    for ev in evaluations:
+        asset = ev.asset_key.to_user_string()
+        subject = f"{asset}:{ev.check_name}"
+        fingerprint = f"check_failure:{athlete or '-'}:{subject}"
+        link = f"/assets/{asset}?view=checks" + (f"&partition={athlete}" if athlete else "")
+        if ev.passed:
+            record_alert(
+                store.path,
+                make_alert(
+                    "check_failure",
+                    status="resolved",
+                    severity="info",
+                    title=f"Check {ev.check_name} passes again"
+                    + (f" for {athlete}" if athlete else ""),
+                    text=_verdict(ev),
+                    fingerprint=fingerprint,
+                    athlete=athlete,
+                    subject=subject,
+                    link=link,
+                ),
+            )
+        elif fire:
+            error = ev.severity == dg.AssetCheckSeverity.ERROR
+            record_alert(
+                store.path,
+                make_alert(
+                    "check_failure",
+                    severity="error" if error else "warning",
+                    title=f"Check {ev.check_name} failed ({ev.severity.value})"
+                    + (f" for {athlete}" if athlete else ""),
+                    text=_verdict(ev),
+                    fingerprint=fingerprint,
+                    athlete=athlete,
+                    subject=subject,
+                    link=f"/runs/{run.run_id}",
+                ),
+            )
+            fired += 1
+    return fired
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=1,
+)
+def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreResource) -> None:
+    """One `run_failure` alert per failed step of a failed run, naming the athlete, the
+    asset, the error's first lines and the run's failed checks, with a link to the run.
+
+    Runs that Dagster will retry (tag `dagster/will_retry=true`) are not alerted: their
+    retry is. A later successful run of the same athlete and asset resolves the alert.
+    """
+    run = context.dagster_run
+    if run.tags.get(WILL_RETRY_TAG, "").lower() == "true":
+        context.log.info(f"run {run.run_id} failed but will be retried: no alert")
+        return
+    athlete = run.tags.get("athlete")
+    evaluations = _check_evaluations(context.instance, run.run_id)
+    _check_alerts(store, run, evaluations, fire=False)  # passing checks still resolve
+    failed_checks = [
+        f"{ev.check_name} ({ev.severity.value}): {_verdict(ev)}"
+        for ev in evaluations
+        if not ev.passed
+    ]
+    steps = context.get_step_failure_events()
+    failures = [(s.step_key, getattr(s.event_specific_data, "error", None)) for s in steps] or [
+        (None, None)
+    ]
+    for step_key, error in failures:
+        subject = _asset_of_step(step_key)
+        message = (error.message if error is not None else context.failure_event.message) or ""
+        lines = message.strip().splitlines()[:6]
+        if failed_checks:
+            lines += ["", "Failed checks:"] + [f"- {c}" for c in failed_checks]
+        record_alert(
+            store.path,
+            make_alert(
+                "run_failure",
+                severity="error",
+                title="Run failed"
+                + (f" for {athlete}" if athlete else "")
+                + (f" at {subject}" if subject else ""),
+                text="\n".join(lines),
+                fingerprint=f"run_failure:{athlete or '-'}:{subject or run.job_name}",
+                athlete=athlete,
+                subject=subject,
+                link=f"/runs/{run.run_id}",
+            ),
+        )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="run_success_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=1,
+)
+def run_success_alerts(context: dg.RunStatusSensorContext, store: DataStoreResource) -> None:
+    """Checks that failed in a run that succeeded (ERROR or WARN) become `check_failure`
+    alerts; checks that pass again, and assets that materialize again after a failed run,
+    send `resolved`."""
+    run = context.dagster_run
+    athlete = run.tags.get("athlete")
+    _check_alerts(store, run, _check_evaluations(context.instance, run.run_id), fire=True)
+    for entry in context.instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        asset = event.step_materialization_data.materialization.asset_key.to_user_string()
+        record_alert(
+            store.path,
+            make_alert(
+                "run_failure",
+                status="resolved",
+                severity="info",
+                title=f"{asset} materializes again" + (f" for {athlete}" if athlete else ""),
+                text=f"Run {run.run_id[:8]} succeeded.",
+                fingerprint=f"run_failure:{athlete or '-'}:{asset}",
+                athlete=athlete,
+                subject=asset,
+                link=f"/runs/{run.run_id}",
+            ),
+        )

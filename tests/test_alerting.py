@@ -1,0 +1,252 @@
+"""Alert semantics and Slack delivery, against a local Slack Web API server (real HTTP)."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pytest
+
+from alerts.dispatcher import alert_dispatcher
+from alerts.guard import FAILURES_BEFORE_ALERT, guarded
+from alerts.slack import SlackResource, SlackTransport
+from hrv.alerting import AlertBook, Outbox, deliver
+from hrv.alertlog import make_alert, read_alerts
+from hrv.briefing import build_briefing
+from hrv.freshness import FreshnessSettings
+from hrv.slack_format import build_message
+from hrv.store import AthleteStore
+from tests.slack_server import GOOD_TOKEN, FakeSlack
+
+T0 = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
+
+
+def alert(status="firing", severity="warning", fp="check_failure:ann:gold/x:c", **kw):
+    return make_alert("check_failure", title="Check c failed", text="x is 3\nline 2",
+                      fingerprint=fp, athlete="ann", severity=severity, status=status,
+                      subject="gold/x:c", link="/runs/abc", **kw)
+
+
+@pytest.fixture
+def slack():
+    server = FakeSlack().start()
+    yield server
+    server.stop()
+
+
+def bot(server, token=GOOD_TOKEN, channel="#hrv"):
+    return SlackTransport(token=token, channel=channel, webhook_url=None,
+                          base_url=server.api_base_url, webserver_url="http://127.0.0.1:3000")
+
+
+def hook(server, url=None):
+    return SlackTransport(token=None, channel=None, webhook_url=url or server.webhook_url,
+                          base_url=None, webserver_url="http://127.0.0.1:3000")
+
+
+# --------------------------------------------------------------------------- the book
+def test_dedupe_suppression_counts_and_resolution(tmp_path):
+    book = AlertBook(tmp_path, window=dt.timedelta(minutes=30))
+    assert book.record(alert(), T0).delivered
+    for k in range(3):
+        d = book.record(alert(), T0 + dt.timedelta(minutes=5 + k))
+        assert d.recorded and not d.delivered
+    later = book.record(alert(), T0 + dt.timedelta(minutes=40))
+    assert later.delivered and later.note.startswith("3 more suppressed")
+    resolved = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(hours=1))
+    assert resolved.delivered
+    again = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(hours=2))
+    assert not again.recorded  # nothing was firing: no "resolved" out of the blue
+    lines = read_alerts(tmp_path)
+    assert [(x["status"], x["delivered"]) for x in lines] == [
+        ("firing", True), ("firing", False), ("firing", False), ("firing", False),
+        ("firing", True), ("resolved", True)]
+    assert {"kind", "severity", "status", "title", "text", "fingerprint", "athlete", "at"} <= set(lines[0])
+    assert len(Outbox(tmp_path).pending()) == 3
+
+
+def test_resolution_reports_suppressed_repeats_and_escalation_breaks_through(tmp_path):
+    book = AlertBook(tmp_path, window=dt.timedelta(hours=1))
+    book.record(alert(), T0)
+    assert not book.record(alert(), T0 + dt.timedelta(minutes=1)).delivered
+    escalated = book.record(alert(severity="error"), T0 + dt.timedelta(minutes=2))
+    assert escalated.delivered
+    d = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(minutes=3))
+    assert d.delivered and d.note is None
+    book.record(alert(), T0 + dt.timedelta(minutes=4))
+    book.record(alert(), T0 + dt.timedelta(minutes=5))
+    d = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(minutes=6))
+    assert d.note == "1 more suppressed while firing"
+
+
+def test_fingerprints_are_independent(tmp_path):
+    book = AlertBook(tmp_path)
+    assert book.record(alert(fp="a"), T0).delivered
+    assert book.record(alert(fp="b"), T0).delivered
+    assert book.firing() == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- messages
+def test_block_kit_message_with_fallback_and_button():
+    a = alert(severity="error").to_dict()
+    a["text"] = "\n".join(f"line {i}" for i in range(20))
+    text, blocks = build_message(a, "2 more suppressed", "http://dagster.local:3000/")
+    assert text.startswith("[FIRING] [ann] Check c failed: line 0") and "2 more suppressed" in text
+    assert blocks[0]["type"] == "header" and ":red_circle:" in blocks[0]["text"]["text"]
+    fields = " ".join(f["text"] for f in blocks[1]["fields"])
+    assert "*Athlete*\nann" in fields and "gold/x:c" in fields
+    detail = blocks[2]["text"]["text"]
+    assert "line 7" in detail and "line 8" not in detail and "12 more lines" in detail
+    button = blocks[-1]["elements"][0]
+    assert button["url"] == "http://dagster.local:3000/runs/abc"
+    r_text, r_blocks = build_message(alert(status="resolved", severity="info").to_dict(), None, "u")
+    assert r_text.startswith("[RESOLVED]") and "Resolved:" in r_blocks[0]["text"]["text"]
+
+
+# --------------------------------------------------------------------------- delivery
+def test_bot_and_webhook_transports_post_for_real(slack):
+    a = alert().to_dict()
+    assert bot(slack).send(a, None).ok
+    assert hook(slack).send(a, None).ok
+    (via_bot, via_hook) = slack.delivered()
+    assert via_bot["channel"] == "#hrv" and via_bot["blocks"][0]["type"] == "header"
+    assert via_hook["text"].startswith("[FIRING]")
+    auth = [r for r in slack.requests if r.path == "/api/chat.postMessage"][0].headers
+    assert auth["Authorization"] == f"Bearer {GOOD_TOKEN}"
+
+
+@pytest.mark.parametrize("make", [bot, hook])
+def test_outage_429_and_invalid_auth(slack, tmp_path, make):
+    book = AlertBook(tmp_path)
+    for i in range(3):
+        book.record(alert(fp=f"fp{i}"), T0)
+    status = tmp_path / "slack_status.json"
+    t = make(slack)
+
+    slack.mode = "error500"
+    r = deliver(Outbox(tmp_path), t, now=100.0, status_path=status)
+    assert r.sent == 0 and r.queued == 3 and r.errors
+    assert all(m.next_attempt_at > 100 for m in Outbox(tmp_path).pending()[:3])
+
+    slack.mode, slack.retry_after = "ratelimit", 7
+    r = deliver(Outbox(tmp_path), t, now=200.0, status_path=status)
+    assert r.paused_until == 207.0 and r.sent == 0
+    n = slack.attempts()
+    r = deliver(Outbox(tmp_path), t, now=205.0, status_path=status)
+    assert slack.attempts() == n and r.paused_until  # honours Retry-After: no request
+
+    slack.mode = "ok"
+    r = deliver(Outbox(tmp_path), t, now=300.0, status_path=status)
+    assert r.sent == 3 and r.queued == 0
+    assert sorted(m["text"][:9] for m in slack.delivered()) == ["[FIRING] "] * 3
+    r = deliver(Outbox(tmp_path), t, now=400.0, status_path=status)
+    assert r.sent == 0  # never twice
+
+
+def test_invalid_token_is_one_clear_error_and_messages_wait(slack, tmp_path):
+    book = AlertBook(tmp_path)
+    book.record(alert(fp="x"), T0)
+    book.record(alert(fp="y"), T0)
+    status = tmp_path / "slack_status.json"
+    errors = []
+
+    class Log:
+        def error(self, msg):
+            errors.append(msg)
+
+        def info(self, msg):
+            pass
+
+    wrong = bot(slack, token="xoxb-wrong")
+    r = deliver(Outbox(tmp_path), wrong, now=1.0, status_path=status, log=Log())
+    assert r.config_error == "invalid_auth" and r.queued == 2
+    attempts = slack.attempts()
+    for k in range(5):  # no crash loop, no hammering, no repeated error
+        r = deliver(Outbox(tmp_path), wrong, now=2.0 + k, status_path=status, log=Log())
+        assert r.config_error == "invalid_auth"
+    assert slack.attempts() == attempts and len(errors) == 1
+    assert "invalid_auth" in errors[0] and "xoxb" not in errors[0]
+    fixed = bot(slack)  # a new token: the configuration changed, delivery resumes
+    r = deliver(Outbox(tmp_path), fixed, now=10.0, status_path=status)
+    assert r.sent == 2 and json.loads(status.read_text()) == {}
+
+
+def test_not_configured_goes_to_the_log_only(tmp_path):
+    AlertBook(tmp_path).record(alert(), T0)
+    logged = []
+
+    class Log:
+        def info(self, msg):
+            logged.append(msg)
+
+    r = deliver(Outbox(tmp_path), None, now=1.0, status_path=tmp_path / "s.json", log=Log())
+    assert r.dropped == 1 and r.queued == 0 and "Check c failed" in logged[0]
+    assert read_alerts(tmp_path)  # still in alerts.jsonl
+
+
+def test_resource_reads_secrets_from_env_only_when_sending(slack, monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "SLACK_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    res = SlackResource()
+    assert res.transport() is None and "not configured" in res.describe()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", GOOD_TOKEN)
+    monkeypatch.setenv("SLACK_CHANNEL", "C123")
+    monkeypatch.setenv("SLACK_API_BASE_URL", slack.api_base_url.rstrip("/"))  # no slash
+    t = res.transport()
+    assert t is not None and t.base_url.endswith("/api/") and t.kind == "bot"
+    assert GOOD_TOKEN not in res.describe() and GOOD_TOKEN not in json.dumps(res.model_dump())
+    assert t.send(alert().to_dict(), None).ok
+
+
+def test_dispatcher_sensor_delivers_through_the_resource(slack, tree, instance, monkeypatch):
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    AlertBook(tree.data).record(alert(), T0)
+    ctx = dg.build_sensor_context(instance=instance, resources={
+        "slack": SlackResource(), "store": tree.resources()["store"]})
+    result = alert_dispatcher(ctx)
+    assert "1 sent" in result.skip_message and len(slack.delivered()) == 1
+
+
+def test_guard_alerts_after_repeated_failures_and_resolves(tree):
+    calls = {"fail": True}
+
+    @guarded("demo_sensor")
+    def sensor_fn(context, store):
+        if calls["fail"]:
+            raise RuntimeError("disk on fire")
+        return "ok"
+
+    store = tree.resources()["store"]
+    for _ in range(FAILURES_BEFORE_ALERT + 1):
+        with pytest.raises(RuntimeError):
+            sensor_fn(None, store=store)
+    calls["fail"] = False
+    assert sensor_fn(None, store=store) == "ok"
+    kinds = [(a["kind"], a["status"]) for a in read_alerts(tree.data)]
+    assert kinds == [("sensor_failure", "firing"), ("sensor_failure", "resolved")]
+    assert "disk on fire" in read_alerts(tree.data)[0]["text"]
+
+
+def test_briefing_lists_each_athlete_with_flags(tree):
+    out = tree.outputs("ann")
+    out.mkdir(parents=True)
+    (out / "agent_forecast.json").write_text(json.dumps({
+        "for_date": "2026-11-22", "recommendation": "train_easy", "predicted_rmssd_ms": 48.0,
+        "interval_ms": [40.0, 56.0], "normal_range_ms": [50.0, 60.0], "cold_start": False}))
+    AthleteStore(tree.data, "ann").write_readings(
+        [{"date": "2026-11-15", "metric": "rmssd", "value_ms": 50}])
+    now = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+    ((text, blocks),) = build_briefing(tree.data, ["ann", "bob"], now, FreshnessSettings())
+    body = blocks[1]["text"]["text"]
+    assert "Morning briefing 2026-11-22" in blocks[0]["text"]["text"] and "2 athletes" in text
+    assert "*ann* 2026-11-22: *train_easy* · 48 ms (40-56) · below normal 50-60" in body
+    assert "stale source (151 h)" in body
+    assert "*bob*: no forecast yet · flags: no wearable data" in body
+
+
+def test_briefing_splits_a_large_squad():
+    messages = build_briefing(__import__("pathlib").Path("/nonexistent"),
+                              [f"a{i:04d}" for i in range(1000)],
+                              dt.datetime(2026, 11, 22, tzinfo=dt.UTC), FreshnessSettings())
+    assert all(len(blocks) <= 50 for _, blocks in messages)
+    assert sum(b["text"]["text"].count("\n") + 1 for _, bl in messages for b in bl[1:]) == 1000

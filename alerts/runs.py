@@ -12,6 +12,23 @@ def _asset_of_step(step_key: str | None) -> str | None:
     return step_key.replace("__", "/") if step_key else None
 
 
+def error_lines(error: object) -> list[str]:
+    """The root cause first (a retried step's own message is only "Exceeded max_retries"),
+    then the outer messages."""
+    chain = []
+    while error is not None and len(chain) < 5:
+        message = str(getattr(error, "message", "") or "").strip()
+        if message:
+            chain.append(message)
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+    if not chain:
+        return []
+    lines = chain[-1].splitlines()[:6]
+    for outer in reversed(chain[:-1]):
+        lines.append(f"({outer.splitlines()[0]})")
+    return lines
+
+
 def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
     out = []
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
@@ -104,8 +121,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
     ]
     for step_key, error in failures:
         subject = _asset_of_step(step_key)
-        message = (error.message if error is not None else context.failure_event.message) or ""
-        lines = message.strip().splitlines()[:6]
+        lines = error_lines(error) or (context.failure_event.message or "").strip().splitlines()[:6]
         if failed_checks:
             lines += ["", "Failed checks:"] + [f"- {c}" for c in failed_checks]
         record_alert(

@@ -59,7 +59,7 @@ class Freshness:
     def verdict(self, settings: FreshnessSettings) -> str:
         if self.state == NONE:
             return "no readings yet"
-        age = f"newest reading {self.newest_date}, {self.age_hours:.1f} h old"
+        age = f"newest reading {self.newest_date}, {max(0.0, self.age_hours or 0.0):.1f} h old"
         if self.state == FRESH:
             return f"fresh: {age}"
         limit = settings.warn_hours if self.state == WARN else settings.fail_hours

@@ -53,12 +53,16 @@ class FakeSlack:
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 status, payload, headers = fake.answer(self.path, dict(self.headers), body)
-                ok = status == 200 and (payload == "ok" or (
-                    isinstance(payload, dict) and bool(payload.get("ok"))))
+                ok = status == 200 and (
+                    payload == "ok" or (isinstance(payload, dict) and bool(payload.get("ok")))
+                )
                 with fake.lock:
-                    fake.requests.append(Recorded(time.time(), self.path, dict(self.headers),
-                                                  body, status, ok))
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                    fake.requests.append(
+                        Recorded(time.time(), self.path, dict(self.headers), body, status, ok)
+                    )
+                data = (
+                    payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                )
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -114,8 +118,11 @@ class FakeSlack:
     def delivered(self) -> list[dict[str, Any]]:
         """Bodies of messages Slack accepted (chat.postMessage or webhook)."""
         with self.lock:
-            return [r.body for r in self.requests if r.ok and r.path in (
-                "/api/chat.postMessage", WEBHOOK_PATH)]
+            return [
+                r.body
+                for r in self.requests
+                if r.ok and r.path in ("/api/chat.postMessage", WEBHOOK_PATH)
+            ]
 
     def attempts(self) -> int:
         with self.lock:

@@ -21,9 +21,18 @@ T0 = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
 
 
 def alert(status="firing", severity="warning", fp="check_failure:ann:gold/x:c", **kw):
-    return make_alert("check_failure", title="Check c failed", text="x is 3\nline 2",
-                      fingerprint=fp, athlete="ann", severity=severity, status=status,
-                      subject="gold/x:c", link="/runs/abc", **kw)
+    return make_alert(
+        "check_failure",
+        title="Check c failed",
+        text="x is 3\nline 2",
+        fingerprint=fp,
+        athlete="ann",
+        severity=severity,
+        status=status,
+        subject="gold/x:c",
+        link="/runs/abc",
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -34,13 +43,23 @@ def slack():
 
 
 def bot(server, token=GOOD_TOKEN, channel="#hrv"):
-    return SlackTransport(token=token, channel=channel, webhook_url=None,
-                          base_url=server.api_base_url, webserver_url="http://127.0.0.1:3000")
+    return SlackTransport(
+        token=token,
+        channel=channel,
+        webhook_url=None,
+        base_url=server.api_base_url,
+        webserver_url="http://127.0.0.1:3000",
+    )
 
 
 def hook(server, url=None):
-    return SlackTransport(token=None, channel=None, webhook_url=url or server.webhook_url,
-                          base_url=None, webserver_url="http://127.0.0.1:3000")
+    return SlackTransport(
+        token=None,
+        channel=None,
+        webhook_url=url or server.webhook_url,
+        base_url=None,
+        webserver_url="http://127.0.0.1:3000",
+    )
 
 
 # --------------------------------------------------------------------------- the book
@@ -58,9 +77,16 @@ def test_dedupe_suppression_counts_and_resolution(tmp_path):
     assert not again.recorded  # nothing was firing: no "resolved" out of the blue
     lines = read_alerts(tmp_path)
     assert [(x["status"], x["delivered"]) for x in lines] == [
-        ("firing", True), ("firing", False), ("firing", False), ("firing", False),
-        ("firing", True), ("resolved", True)]
-    assert {"kind", "severity", "status", "title", "text", "fingerprint", "athlete", "at"} <= set(lines[0])
+        ("firing", True),
+        ("firing", False),
+        ("firing", False),
+        ("firing", False),
+        ("firing", True),
+        ("resolved", True),
+    ]
+    assert {"kind", "severity", "status", "title", "text", "fingerprint", "athlete", "at"} <= set(
+        lines[0]
+    )
     assert len(Outbox(tmp_path).pending()) == 3
 
 
@@ -201,8 +227,9 @@ def test_dispatcher_sensor_delivers_through_the_resource(slack, tree, instance, 
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     AlertBook(tree.data).record(alert(), T0)
-    ctx = dg.build_sensor_context(instance=instance, resources={
-        "slack": SlackResource(), "store": tree.resources()["store"]})
+    ctx = dg.build_sensor_context(
+        instance=instance, resources={"slack": SlackResource(), "store": tree.resources()["store"]}
+    )
     result = alert_dispatcher(ctx)
     assert "1 sent" in result.skip_message and len(slack.delivered()) == 1
 
@@ -230,11 +257,21 @@ def test_guard_alerts_after_repeated_failures_and_resolves(tree):
 def test_briefing_lists_each_athlete_with_flags(tree):
     out = tree.outputs("ann")
     out.mkdir(parents=True)
-    (out / "agent_forecast.json").write_text(json.dumps({
-        "for_date": "2026-11-22", "recommendation": "train_easy", "predicted_rmssd_ms": 48.0,
-        "interval_ms": [40.0, 56.0], "normal_range_ms": [50.0, 60.0], "cold_start": False}))
+    (out / "agent_forecast.json").write_text(
+        json.dumps(
+            {
+                "for_date": "2026-11-22",
+                "recommendation": "train_easy",
+                "predicted_rmssd_ms": 48.0,
+                "interval_ms": [40.0, 56.0],
+                "normal_range_ms": [50.0, 60.0],
+                "cold_start": False,
+            }
+        )
+    )
     AthleteStore(tree.data, "ann").write_readings(
-        [{"date": "2026-11-15", "metric": "rmssd", "value_ms": 50}])
+        [{"date": "2026-11-15", "metric": "rmssd", "value_ms": 50}]
+    )
     now = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
     ((text, blocks),) = build_briefing(tree.data, ["ann", "bob"], now, FreshnessSettings())
     body = blocks[1]["text"]["text"]
@@ -245,8 +282,11 @@ def test_briefing_lists_each_athlete_with_flags(tree):
 
 
 def test_briefing_splits_a_large_squad():
-    messages = build_briefing(__import__("pathlib").Path("/nonexistent"),
-                              [f"a{i:04d}" for i in range(1000)],
-                              dt.datetime(2026, 11, 22, tzinfo=dt.UTC), FreshnessSettings())
+    messages = build_briefing(
+        __import__("pathlib").Path("/nonexistent"),
+        [f"a{i:04d}" for i in range(1000)],
+        dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+        FreshnessSettings(),
+    )
     assert all(len(blocks) <= 50 for _, blocks in messages)
     assert sum(b["text"]["text"].count("\n") + 1 for _, bl in messages for b in bl[1:]) == 1000

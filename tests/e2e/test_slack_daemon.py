@@ -52,7 +52,8 @@ def athlete_with_data(tree, athlete, values, journals=True):
     (tree.sources / athlete).mkdir(parents=True, exist_ok=True)
     days = [TODAY - dt.timedelta(days=len(values) - 1 - i) for i in range(len(values))]
     (tree.sources / athlete / "hrv.csv").write_text(
-        "date,rmssd_ms\n" + "".join(f"{d},{v}\n" for d, v in zip(days, values, strict=True)))
+        "date,rmssd_ms\n" + "".join(f"{d},{v}\n" for d, v in zip(days, values, strict=True))
+    )
     if journals:
         (tree.inbox / athlete).mkdir(parents=True, exist_ok=True)
         rows = "".join(f"{d},7,{2 + i % 3}\n" for i, d in enumerate(days))
@@ -66,22 +67,32 @@ def test_failing_run_gives_one_message_and_recovery_one_resolved(live):
     blocker.write_text("a file where the athlete's folder should be")
     athlete_with_data(tree, "crash", [50, 60] * 10)
 
-    firing = wait_for(lambda: messages(slack, "[FIRING] [crash] Run failed"), 120,
-                      "the run failure message", proc.tail)
+    firing = wait_for(
+        lambda: messages(slack, "[FIRING] [crash] Run failed"),
+        120,
+        "the run failure message",
+        proc.tail,
+    )
     msg = firing[0]
     assert msg["channel"] == "#hrv-alerts"
     assert "bronze/journal_entries" in msg["text"] or "bronze/wearable_readings" in msg["text"]
     button = msg["blocks"][-1]["elements"][0]
     assert button["url"].startswith("http://127.0.0.1:3000/runs/")
-    detail = next(b["text"]["text"] for b in msg["blocks"] if b["type"] == "section" and "text" in b)
+    detail = next(
+        b["text"]["text"] for b in msg["blocks"] if b["type"] == "section" and "text" in b
+    )
     # the root cause first, not Dagster's "Exceeded max_retries of 3"
     assert detail.startswith("```") and "data/store/crash" in detail.splitlines()[0]
     assert "Exceeded max_retries" in detail
 
     time.sleep(12)  # the sensor retries the athlete: the same failure again is suppressed
     blocker.unlink()
-    wait_for(lambda: (tree.outputs("crash") / "agent_forecast.json").exists() and quiet(instance),
-             150, "the recovered run", proc.tail)
+    wait_for(
+        lambda: (tree.outputs("crash") / "agent_forecast.json").exists() and quiet(instance),
+        150,
+        "the recovered run",
+        proc.tail,
+    )
     wait_for(lambda: messages(slack, "[RESOLVED] [crash]"), 60, "the resolved message", proc.tail)
     time.sleep(6)
     fired = messages(slack, "[FIRING] [crash] Run failed")
@@ -99,12 +110,20 @@ def test_failed_warn_check_in_a_successful_run_gives_one_message(live):
     values = [50, 60] * 10
     values[12] = 450  # one implausible reading: WARN, excluded from features
     athlete_with_data(tree, "spiky", values)
-    wait_for(lambda: (tree.outputs("spiky") / "agent_forecast.json").exists() and quiet(instance),
-             120, "spiky's forecast", proc.tail)
+    wait_for(
+        lambda: (tree.outputs("spiky") / "agent_forecast.json").exists() and quiet(instance),
+        120,
+        "spiky's forecast",
+        proc.tail,
+    )
     runs_ok = [r for r in instance.get_runs() if r.tags.get("athlete") == "spiky"]
     assert runs_ok and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs_ok)
-    got = wait_for(lambda: messages(slack, "[FIRING] [spiky] Check rmssd_plausible_5_300_ms"),
-                   60, "the check failure message", proc.tail)
+    got = wait_for(
+        lambda: messages(slack, "[FIRING] [spiky] Check rmssd_plausible_5_300_ms"),
+        60,
+        "the check failure message",
+        proc.tail,
+    )
     time.sleep(8)
     got = messages(slack, "[FIRING] [spiky]")
     assert len(got) == 1, [m["text"] for m in got]
@@ -116,15 +135,22 @@ def test_slack_outage_queues_alerts_and_delivers_each_once(live):
     tree, instance, proc, slack = live
     slack.mode = "error500"
     for i in range(3):
-        (tree.inbox / f"broken-{i}.json").write_text('{"date": "2026-01-0%d", "moood": 3}' % (i + 1))
-    wait_for(lambda: len(list((tree.data / "alerts_outbox").glob("*.json"))) >= 3, 60,
-             "queued alerts", proc.tail)
+        (tree.inbox / f"broken-{i}.json").write_text(
+            '{"date": "2026-01-0%d", "moood": 3}' % (i + 1)
+        )
+    wait_for(
+        lambda: len(list((tree.data / "alerts_outbox").glob("*.json"))) >= 3,
+        60,
+        "queued alerts",
+        proc.tail,
+    )
     wait_for(lambda: any(r.status == 500 for r in slack.requests), 30, "a failed delivery")
     time.sleep(5)
     assert not messages(slack, "broken-")  # nothing got through during the outage
     slack.mode = "ok"
-    wait_for(lambda: len(messages(slack, "broken-")) >= 3, 60, "delivery after the outage",
-             proc.tail)
+    wait_for(
+        lambda: len(messages(slack, "broken-")) >= 3, 60, "delivery after the outage", proc.tail
+    )
     time.sleep(8)
     titles = sorted(m["text"].split(":")[0] for m in messages(slack, "broken-"))
     assert titles == [f"[FIRING] Rejected journal file broken-{i}.json" for i in range(3)]
@@ -135,8 +161,9 @@ def test_alerts_survive_a_daemon_restart_during_an_outage(live):
     tree, instance, proc, slack = live
     slack.mode = "error500"
     (tree.inbox / "broken-x.json").write_text('{"date": "2026-01-09", "moood": 3}')
-    wait_for(lambda: list((tree.data / "alerts_outbox").glob("*.json")), 60, "a queued alert",
-             proc.tail)
+    wait_for(
+        lambda: list((tree.data / "alerts_outbox").glob("*.json")), 60, "a queued alert", proc.tail
+    )
     proc.kill()  # SIGKILL, mid-outage
     slack.mode = "ok"
     proc.start()

@@ -136,7 +136,7 @@ def test_bot_and_webhook_transports_post_for_real(slack):
     (via_bot, via_hook) = slack.delivered()
     assert via_bot["channel"] == "#hrv" and via_bot["blocks"][0]["type"] == "header"
     assert via_hook["text"].startswith("[FIRING]")
-    auth = [r for r in slack.requests if r.path == "/api/chat.postMessage"][0].headers
+    auth = next(r for r in slack.requests if r.path == "/api/chat.postMessage").headers
     assert auth["Authorization"] == f"Bearer {GOOD_TOKEN}"
 
 

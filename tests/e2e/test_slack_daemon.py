@@ -132,7 +132,7 @@ def test_failed_warn_check_in_a_successful_run_gives_one_message(live):
 
 
 def test_slack_outage_queues_alerts_and_delivers_each_once(live):
-    tree, instance, proc, slack = live
+    tree, _instance, proc, slack = live
     slack.mode = "error500"
     for i in range(3):
         (tree.inbox / f"broken-{i}.json").write_text(
@@ -158,7 +158,7 @@ def test_slack_outage_queues_alerts_and_delivers_each_once(live):
 
 
 def test_alerts_survive_a_daemon_restart_during_an_outage(live):
-    tree, instance, proc, slack = live
+    tree, _instance, proc, slack = live
     slack.mode = "error500"
     (tree.inbox / "broken-x.json").write_text('{"date": "2026-01-09", "moood": 3}')
     wait_for(

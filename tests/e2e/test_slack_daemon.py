@@ -136,7 +136,7 @@ def test_slack_outage_queues_alerts_and_delivers_each_once(live):
     slack.mode = "error500"
     for i in range(3):
         (tree.inbox / f"broken-{i}.json").write_text(
-            '{"date": "2026-01-0%d", "moood": 3}' % (i + 1)
+            json.dumps({"date": f"2026-01-0{i + 1}", "moood": 3})
         )
     wait_for(
         lambda: len(list((tree.data / "alerts_outbox").glob("*.json"))) >= 3,

@@ -15,7 +15,7 @@ def _asset_of_step(step_key: str | None) -> str | None:
 def error_lines(error: object) -> list[str]:
     """The root cause first (a retried step's own message is only "Exceeded max_retries"),
     then the outer messages."""
-    chain = []
+    chain: list[str] = []
     while error is not None and len(chain) < 5:
         message = str(getattr(error, "message", "") or "").strip()
         if message:

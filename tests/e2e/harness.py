@@ -133,3 +133,67 @@ def materializations(instance: dg.DagsterInstance, run_ids: list[str]) -> set[tu
             mat = event.step_materialization_data.materialization
             out.add((mat.asset_key.to_user_string(), mat.partition))
     return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stack_env(home: Path, env: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **env, "DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+
+
+def code_server(home: Path, env: dict[str, str], port: int, log: Path) -> DagsterProcess:
+    return DagsterProcess(
+        [
+            str(BIN / "dagster"),
+            "code-server",
+            "start",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-f",
+            str(ROOT / "definitions.py"),
+            "--location-name",
+            "hrv_sentinel",
+        ],
+        stack_env(home, env),
+        log,
+    )
+
+
+def workspace_daemon(home: Path, env: dict[str, str], workspace: Path, log: Path) -> DagsterProcess:
+    return DagsterProcess(
+        [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], stack_env(home, env), log
+    )
+
+
+def webserver(
+    home: Path, env: dict[str, str], workspace: Path, port: int, log: Path
+) -> DagsterProcess:
+    return DagsterProcess(
+        [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(workspace)],
+        stack_env(home, env),
+        log,
+    )
+
+
+def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = json.loads(resp.read())
+    if body.get("errors"):
+        raise AssertionError(f"GraphQL errors: {body['errors']}")
+    return body["data"]

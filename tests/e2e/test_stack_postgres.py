@@ -1,0 +1,224 @@
+"""The whole server stack without containers, on real PostgreSQL, hands-off.
+
+The root dagster.yaml (PostgreSQL from DAGSTER_PG_*), `dagster code-server start`,
+`dagster-daemon run` and `dagster-webserver`, started here. We drop journals and exports
+for three athletes, wait for their forecasts, and ask the webserver's GraphQL API what
+the UI shows. Then the daemon is SIGKILLed in the middle of a burst and restarted: every
+file must end processed exactly once.
+
+In CI (CI=true) an unreachable PostgreSQL fails this test; on a laptop it is skipped.
+"""
+
+import datetime as dt
+import os
+import shutil
+import time
+import uuid
+
+import pytest
+
+from hrv.demo import SQUAD, write_demo
+from hrv.registry import read_registry
+from hrv.store import AthleteStore
+from tests.conftest import Tree
+from tests.e2e.harness import (
+    ROOT,
+    code_server,
+    free_port,
+    graphql,
+    wait_for,
+    webserver,
+    workspace_daemon,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+PG = {
+    "DAGSTER_PG_HOST": os.environ.get("DAGSTER_PG_HOST", "127.0.0.1"),
+    "DAGSTER_PG_PORT": os.environ.get("DAGSTER_PG_PORT", "5432"),
+    "DAGSTER_PG_USER": os.environ.get("DAGSTER_PG_USER", "postgres"),
+    "DAGSTER_PG_PASSWORD": os.environ.get("DAGSTER_PG_PASSWORD", ""),
+}
+ATHLETES = ("alice", "bob", "carol")
+
+
+def admin_connection():
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host=PG["DAGSTER_PG_HOST"],
+        port=int(PG["DAGSTER_PG_PORT"]),
+        user=PG["DAGSTER_PG_USER"],
+        password=PG["DAGSTER_PG_PASSWORD"],
+        dbname=os.environ.get("DAGSTER_PG_ADMIN_DB", "postgres"),
+        connect_timeout=5,
+    )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def database():
+    try:
+        conn = admin_connection()
+    except Exception as exc:
+        reason = (
+            f"PostgreSQL not reachable at {PG['DAGSTER_PG_HOST']}:{PG['DAGSTER_PG_PORT']}: {exc}"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must run the PostgreSQL tests)")
+        pytest.skip(reason)
+    name = f"hrv_stack_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def stack(database, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stack")
+    tree = Tree(root)
+    for p in (tree.inbox, tree.sources, tree.data):
+        p.mkdir()
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    grpc_port, web_port = free_port(), free_port()
+    workspace = root / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {grpc_port}\n      location_name: hrv_sentinel\n"
+    )
+    env = {
+        **tree.env(),
+        **PG,
+        "DAGSTER_PG_DB": database,
+        "HRV_INBOX_SETTLE_SECONDS": "1",
+        "HRV_SOURCES_SETTLE_SECONDS": "1",
+    }
+    code = code_server(home, env, grpc_port, root / "code.log").start()
+    wait_for(lambda: _port_open(grpc_port), 90, "the code server", code.tail)
+    daemon = workspace_daemon(home, env, workspace, root / "daemon.log").start()
+    web = webserver(home, env, workspace, web_port, root / "web.log").start()
+    wait_for(lambda: _port_open(web_port), 90, "the webserver", web.tail)
+    try:
+        yield tree, daemon, web_port, (code, daemon, web)
+    finally:
+        for proc in (web, daemon, code):
+            proc.stop()
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+RUNS = """{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"""
+CHECKS = """{ assetNodes { assetKey { path }
+  assetChecksOrError { ... on AssetChecks { checks { name
+    partitionStatuses { ... on AssetCheckDefaultPartitionStatuses {
+      succeededPartitions failedPartitions inProgressPartitions skippedPartitions
+      executionFailedPartitions } } } } } } }"""
+
+
+def runs_by_status(port):
+    out: dict[str, list] = {}
+    for r in graphql(port, RUNS)["runsOrError"]["results"]:
+        out.setdefault(r["status"], []).append(r)
+    return out
+
+
+def settled(tree, port):
+    pending = [
+        p
+        for p in tree.inbox.rglob("*")
+        if p.is_file() and p.relative_to(tree.inbox).parts[0] not in ("processed", "rejected")
+    ]
+    active = {
+        s
+        for s in runs_by_status(port)
+        if s in ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+    }
+    return not pending and not active
+
+
+def test_three_athletes_hands_off_and_the_ui_shows_every_check_passed(stack):
+    tree, daemon, port, procs = stack
+    squad = tuple(p for p in SQUAD if p.athlete in ATHLETES)
+    end = dt.date.today() - dt.timedelta(days=1)
+    write_demo(tree.inbox, tree.sources, days=90, end=end, seed=7, squad=squad)
+    wait_for(
+        lambda: (
+            all((tree.outputs(a) / "agent_forecast.json").exists() for a in ATHLETES)
+            and settled(tree, port)
+        ),
+        300,
+        "three forecasts",
+        daemon.tail,
+    )
+    statuses = runs_by_status(port)
+    assert set(statuses) == {"SUCCESS"}, {k: len(v) for k, v in statuses.items()}
+    athletes = {t["value"] for r in statuses["SUCCESS"] for t in r["tags"] if t["key"] == "athlete"}
+    assert athletes == set(ATHLETES)
+
+    nodes = graphql(port, CHECKS)["assetNodes"]
+    seen = 0
+    for node in nodes:
+        key = "/".join(node["assetKey"]["path"])
+        for check in node["assetChecksOrError"]["checks"]:
+            st = check["partitionStatuses"]
+            assert st is not None, (key, check["name"])
+            assert set(ATHLETES) <= set(st["succeededPartitions"]), (key, check["name"], st)
+            for bad in ("failedPartitions", "executionFailedPartitions", "inProgressPartitions"):
+                assert st[bad] == [], (key, check["name"], bad, st[bad])
+            seen += 1
+    assert seen == 10  # every check of every asset, for every athlete
+
+
+def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
+    tree, daemon, port, procs = stack
+    start = dt.date.today() + dt.timedelta(days=1)
+    dropped = []
+    for k in range(20):
+        for athlete in ATHLETES:
+            day = start + dt.timedelta(days=k)
+            path = tree.inbox / athlete / f"{day}.yaml"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(f"sleep_hours: {6 + k % 3}\nstress: {1 + k % 5}\n")
+            dropped.append(path.relative_to(tree.inbox).as_posix())
+        time.sleep(0.2)  # a burst over a few seconds, like a sync
+        if k == 8:
+            wait_for(
+                lambda: "STARTED" in runs_by_status(port) or "QUEUED" in runs_by_status(port),
+                60,
+                "a run in flight",
+                daemon.tail,
+                interval=0.1,
+            )
+            daemon.kill()  # SIGKILL, no cleanup
+            daemon.start()
+    wait_for(lambda: settled(tree, port), 300, "the burst to be processed", daemon.tail)
+    processed = {
+        p.relative_to(tree.inbox / "processed").as_posix()
+        for p in (tree.inbox / "processed").rglob("*")
+    }
+    assert set(dropped) <= processed  # none missing
+    for rel in dropped:  # and none archived twice (a second copy would be name.dup1.yaml)
+        assert rel.replace(".yaml", ".dup1.yaml") not in processed, rel
+    assert not (tree.inbox / "rejected").exists()
+    for athlete in ATHLETES:
+        versions = AthleteStore(tree.data, athlete).journal_versions()
+        new = [v for v in versions if v["date"] >= start.isoformat()]
+        assert len(new) == 20 and len({v["date"] for v in new}) == 20  # stored once each
+        rows = read_registry(tree.outputs(athlete) / "predictions_registry.csv")
+        keys = [(r["made_at"], r["for_date"], r["model"], r["role"]) for r in rows]
+        assert len(keys) == len(set(keys))
+    statuses = runs_by_status(port)
+    assert set(statuses) <= {"SUCCESS", "FAILURE"}

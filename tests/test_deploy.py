@@ -1,0 +1,147 @@
+"""The server deployment files, validated by parsing (no Docker engine here)."""
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_VARS = {
+    "DAGSTER_PG_HOST",
+    "DAGSTER_PG_PORT",
+    "DAGSTER_PG_USER",
+    "DAGSTER_PG_PASSWORD",
+    "DAGSTER_PG_DB",
+}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def instance_yaml():
+    return yaml.safe_load((ROOT / "dagster.yaml").read_text())
+
+
+def env_example() -> dict[str, str]:
+    out = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def test_services_and_healthchecks(compose):
+    services = compose["services"]
+    assert set(services) == {"postgres", "user_code", "webserver", "daemon"}
+    for name, svc in services.items():
+        assert "healthcheck" in svc, f"{name} has no healthcheck"
+        assert svc["healthcheck"]["test"], name
+    assert re.match(r"postgres:1[5-9]", services["postgres"]["image"])
+    assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    assert "pgdata" in compose["volumes"]
+    assert "grpc-health-check" in " ".join(services["user_code"]["healthcheck"]["test"])
+
+
+def test_one_image_for_the_code(compose):
+    app = {name: svc for name, svc in compose["services"].items() if name != "postgres"}
+    assert {svc["image"] for svc in app.values()} == {"hrv-sentinel:latest"}
+    assert all(svc["build"] == "." for svc in app.values())
+    assert (ROOT / "Dockerfile").exists()
+    docker = (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes" in docker and "requirements.lock" in docker
+    assert "COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in docker
+
+
+def test_only_the_webserver_is_published_and_only_on_loopback(compose):
+    for name, svc in compose["services"].items():
+        ports = svc.get("ports", [])
+        if name == "webserver":
+            assert ports == ["127.0.0.1:3000:3000"]
+        else:
+            assert ports == [], f"{name} must not publish ports"
+
+
+def test_workspace_points_at_the_code_server(compose):
+    ws = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    (entry,) = ws["load_from"]
+    grpc = entry["grpc_server"]
+    assert grpc["host"] == "user_code" and grpc["port"] == 4000
+    command = compose["services"]["user_code"]["command"]
+    assert command[:3] == ["dagster", "code-server", "start"]
+    assert "-f" in command and command[command.index("-f") + 1] == "definitions.py"
+    assert command[command.index("-p") + 1] == str(grpc["port"])
+    assert command[command.index("--location-name") + 1] == grpc["location_name"]
+    for name in ("webserver", "daemon"):
+        cmd = compose["services"][name]["command"]
+        assert cmd[cmd.index("-w") + 1] == "workspace.yaml"
+
+
+def test_every_pg_variable_is_provided(compose, instance_yaml):
+    pg = instance_yaml["storage"]["postgres"]["postgres_db"]
+    used = {v["env"] for v in pg.values() if isinstance(v, dict) and "env" in v}
+    assert used == PG_VARS
+    assert set(env_example()) >= PG_VARS
+    for name, svc in compose["services"].items():
+        if name != "postgres":
+            assert svc["env_file"] == ".env"
+    pg_env = compose["services"]["postgres"]["environment"]
+    assert "DAGSTER_PG_PASSWORD" in pg_env["POSTGRES_PASSWORD"]
+    assert env_example()["DAGSTER_PG_HOST"] == "postgres"  # the compose service name
+    gitignore = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in gitignore and not (ROOT / ".env").exists()
+
+
+def test_data_folders_are_mounted_where_sensors_and_runs_read_them(compose):
+    user_code = compose["services"]["user_code"]
+    mounts = dict(v.split(":")[::-1] for v in user_code["volumes"])
+    env = {**compose["x-app"]["environment"], **user_code.get("environment", {})}
+    for var, host in (
+        ("HRV_INBOX_DIR", "./inbox"),
+        ("HRV_SOURCES_DIR", "./sources"),
+        ("HRV_DATA_DIR", "./data"),
+    ):
+        assert mounts[env[var]] == host
+
+
+def test_instance_config(instance_yaml):
+    pg = instance_yaml["storage"]["postgres"]["postgres_db"]
+    assert pg["scheme"] == "postgresql+psycopg2"
+    rc = instance_yaml["run_coordinator"]
+    assert rc["class"] == "QueuedRunCoordinator"
+    assert rc["config"]["max_concurrent_runs"] >= 1
+    (limit,) = rc["config"]["tag_concurrency_limits"]
+    assert limit == {"key": "athlete", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    assert instance_yaml["run_monitoring"]["enabled"] is True
+    assert instance_yaml["run_retries"]["enabled"] is True
+    assert instance_yaml["sensors"]["use_threads"] is True
+    assert instance_yaml["retention"]["sensor"]["purge_after_days"]["skipped"] >= 1
+    assert instance_yaml["telemetry"]["enabled"] is False
+
+
+def test_instance_configs_are_valid_for_dagster(tmp_path, monkeypatch):
+    """Both instance files load through Dagster's own config validation."""
+    for key in PG_VARS:
+        monkeypatch.setenv(key, "5432" if key.endswith("PORT") else "x")
+    for name in ("dagster.yaml", "deploy/dagster.local.yaml"):
+        config = yaml.safe_load((ROOT / name).read_text())
+        if "storage" in config:
+            # validate everything but the database connection itself
+            config.pop("storage")
+        home = tmp_path / name.replace("/", "_")
+        home.mkdir()
+        (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+        with dg.DagsterInstance.from_config(str(home)) as inst:
+            assert type(inst.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+
+def test_commented_run_launchers_are_documented():
+    text = (ROOT / "dagster.yaml").read_text()
+    assert "#   class: DockerRunLauncher" in text and "K8sRunLauncher" in text
+    readme = (ROOT / "README.md").read_text()
+    assert "DockerRunLauncher" in readme and "Helm" in readme

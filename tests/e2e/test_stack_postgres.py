@@ -106,7 +106,7 @@ def stack(database, tmp_path_factory):
     web = webserver(home, env, workspace, web_port, root / "web.log").start()
     wait_for(lambda: _port_open(web_port), 90, "the webserver", web.tail)
     try:
-        yield tree, daemon, web_port, (code, daemon, web)
+        yield tree, daemon, web_port
     finally:
         for proc in (web, daemon, code):
             proc.stop()
@@ -150,7 +150,7 @@ def settled(tree, port):
 
 
 def test_three_athletes_hands_off_and_the_ui_shows_every_check_passed(stack):
-    tree, daemon, port, procs = stack
+    tree, daemon, port = stack
     squad = tuple(p for p in SQUAD if p.athlete in ATHLETES)
     end = dt.date.today() - dt.timedelta(days=1)
     write_demo(tree.inbox, tree.sources, days=90, end=end, seed=7, squad=squad)
@@ -183,7 +183,7 @@ def test_three_athletes_hands_off_and_the_ui_shows_every_check_passed(stack):
 
 
 def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
-    tree, daemon, port, procs = stack
+    tree, daemon, port = stack
     start = dt.date.today() + dt.timedelta(days=1)
     dropped = []
     for k in range(20):

@@ -210,11 +210,27 @@ _UniqueKeySafeLoader.add_constructor(
 )
 
 
+MAX_YAML_DEPTH = 64
+
+
 def load_yaml_safely(text: str) -> Any:
-    """``yaml.safe_load`` that refuses aliases (billion-laughs bombs) and duplicate keys."""
+    """``yaml.safe_load`` that refuses aliases (billion-laughs bombs), duplicate keys and
+    deep nesting.
+
+    The event stream is checked first (it is produced iteratively); only then is the
+    document composed, which recurses: a deeply nested document would overflow the C
+    stack of libyaml's composer and crash the whole process.
+    """
+    depth = 0
     for event in yaml.parse(text, Loader=_BaseSafeLoader):
         if isinstance(event, yaml.AliasEvent):
             raise ValueError("YAML aliases (*name) are not allowed in journals")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ValueError(f"YAML is nested more than {MAX_YAML_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
     return yaml.load(text, Loader=_UniqueKeySafeLoader)
 
 

@@ -246,7 +246,11 @@ def _parse_oura(doc: dict[str, Any], col: _Collector) -> None:
         except ValueError as exc:
             col.error("day", item.get("day"), str(exc), i)
             continue
-        duration = float(item.get("total_sleep_duration") or 0)
+        try:
+            duration = _number(item.get("total_sleep_duration")) or 0.0
+        except (TypeError, ValueError) as exc:
+            col.error("total_sleep_duration", item.get("total_sleep_duration"), str(exc), i)
+            continue
         if day not in best or duration > best[day][0]:
             best[day] = (duration, i, item)
     for day, (_, i, item) in sorted(best.items()):

@@ -2,6 +2,10 @@
 
 import dagster as dg
 
+# A run of one athlete takes seconds; one still "started" after 10 minutes lost its worker
+# (run monitoring fails it, run retries and the sensors take over).
+RUN_MAX_RUNTIME_SECONDS = "600"
+
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,

@@ -14,7 +14,7 @@ from hrv.fsutil import write_json_atomic
 from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource
-from sensors.common import active_athletes
+from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
 
 JOURNAL_OP = "bronze__journal_entries"
 INBOX_STATUS_FILE = "inbox_status.json"
@@ -55,6 +55,7 @@ def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
         tags={
             "athlete": plan.athlete,
             "hrv/trigger": "inbox",
+            "dagster/max_runtime": RUN_MAX_RUNTIME_SECONDS,
             "hrv/attempt": str(plan.attempt),
             "hrv/files": str(len(plan.files)),
         },

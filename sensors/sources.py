@@ -13,7 +13,7 @@ from hrv.fsutil import write_json_atomic
 from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, SourcesResource
-from sensors.common import active_athletes
+from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
 
 SOURCES_STATUS_FILE = "sources_status.json"
 
@@ -32,6 +32,7 @@ def run_request(run: SourceRun) -> dg.RunRequest:
         tags={
             "athlete": run.athlete,
             "hrv/trigger": "sources",
+            "dagster/max_runtime": RUN_MAX_RUNTIME_SECONDS,
             "hrv/attempt": str(run.attempt),
             "hrv/changed_days": str(len(days)),
             "hrv/changed_range": f"{days[0]}..{days[-1]}" if days else "-",

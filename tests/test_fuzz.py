@@ -11,21 +11,35 @@ from hypothesis import strategies as st
 from hrv.journal import KNOWN_FIELDS, FieldError, JournalParseResult, parse_journal_bytes
 from hrv.sources import SourceParseResult, parse_source_bytes
 
-FAST = settings(max_examples=1500, deadline=1000,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-STRUCTURED = settings(max_examples=800, deadline=1000,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=1500,
+    deadline=1000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+STRUCTURED = settings(
+    max_examples=800,
+    deadline=1000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-NAMES = st.sampled_from(["2026-11-21.md", "a.md", "a.json", "a.yaml", "a.yml", "h.csv",
-                         "x.txt", "2026-02-30.md"])
+NAMES = st.sampled_from(
+    ["2026-11-21.md", "a.md", "a.json", "a.yaml", "a.yml", "h.csv", "x.txt", "2026-02-30.md"]
+)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
     st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)).map(str),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-    max_leaves=12)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 field_names = st.one_of(st.sampled_from(KNOWN_FIELDS), st.text(max_size=15))
 records = st.dictionaries(field_names, values, max_size=8)
 
@@ -59,8 +73,9 @@ def _render(kind, recs):
     if kind == "md":
         return "---\n" + yaml.safe_dump(recs[0] if recs else {}) + "---\nnotes body\n"
     keys = sorted({str(k) for r in recs for k in r})
-    rows = [",".join(keys)] + [",".join(str(r.get(k, "")).replace(",", ";").replace("\n", " ")
-                                        for k in keys) for r in recs]
+    rows = [",".join(keys)] + [
+        ",".join(str(r.get(k, "")).replace(",", ";").replace("\n", " ") for k in keys) for r in recs
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -88,21 +103,44 @@ def test_sources_random_json_documents(doc):
 
 
 @STRUCTURED
-@given(st.lists(st.dictionaries(st.sampled_from(["day", "average_hrv", "type", "lowest_heart_rate",
-                                                  "total_sleep_duration", "calendarDate",
-                                                  "lastNightAvg"]), scalars, max_size=6),
-                max_size=6))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "day",
+                    "average_hrv",
+                    "type",
+                    "lowest_heart_rate",
+                    "total_sleep_duration",
+                    "calendarDate",
+                    "lastNightAvg",
+                ]
+            ),
+            scalars,
+            max_size=6,
+        ),
+        max_size=6,
+    )
+)
 def test_sources_oura_and_garmin_shapes(items):
     for doc in ({"data": items}, items, {"hrvSummaries": items}):
         assert_clean(parse_source_bytes("x.json", json.dumps(doc, default=str).encode()))
 
 
 @STRUCTURED
-@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=8), st.text(max_size=6)),
-                max_size=10),
-       st.sampled_from(["date,rmssd_ms,resting_hr_bpm",
-                        "Cycle start time,Heart rate variability (ms),Resting heart rate (bpm)",
-                        "Cycle start time,Heart rate variability (ms),Wake onset"]))
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=12), st.text(max_size=8), st.text(max_size=6)), max_size=10
+    ),
+    st.sampled_from(
+        [
+            "date,rmssd_ms,resting_hr_bpm",
+            "Cycle start time,Heart rate variability (ms),Resting heart rate (bpm)",
+            "Cycle start time,Heart rate variability (ms),Wake onset",
+        ]
+    ),
+)
 def test_sources_csv_cells(rows, header):
     body = header + "\n" + "\n".join(",".join(c.replace(",", "") for c in r) for r in rows)
     assert_clean(parse_source_bytes("x.csv", body.encode()))
@@ -115,6 +153,8 @@ def test_apple_xml_records(records):
 
     body = "".join(
         f'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" startDate={quoteattr(s)} '
-        f"value={quoteattr(v)}/>" for s, v in records)
+        f"value={quoteattr(v)}/>"
+        for s, v in records
+    )
     doc = f'<?xml version="1.0"?><HealthData>{body}</HealthData>'
     assert_clean(parse_source_bytes("export.xml", doc.encode("utf-8", "surrogatepass")))

@@ -76,10 +76,25 @@ def test_symlinks_are_refused_everywhere(tmp_path):
     assert "symlink" in parse_source_file(f.path).errors[0].message
 
 
-@pytest.mark.parametrize("athlete", ["../../etc", "..", "a/b", "/root", "ann\x00x", "ANN",
-                                     "processed", "rejected", "a" * 65, "ann smith"])
+@pytest.mark.parametrize(
+    "athlete",
+    [
+        "../../etc",
+        "..",
+        "a/b",
+        "/root",
+        "ann\x00x",
+        "ANN",
+        "processed",
+        "rejected",
+        "a" * 65,
+        "ann smith",
+    ],
+)
 def test_path_traversal_and_bogus_athlete_ids_are_rejected(athlete):
-    r = parse_journal_bytes("a.json", json.dumps({"date": "2026-01-01", "athlete": athlete}).encode())
+    r = parse_journal_bytes(
+        "a.json", json.dumps({"date": "2026-01-01", "athlete": athlete}).encode()
+    )
     assert not r.ok and r.errors[0].field == "athlete"
     s = parse_source_bytes("x.csv", f"date,athlete,rmssd_ms\n2026-01-01,{athlete},50\n".encode())
     assert not s.ok
@@ -103,14 +118,18 @@ def test_bogus_folders_are_rejected_not_trusted(tmp_path):
 
 def test_yaml_bombs_and_deep_nesting(tmp_path):
     laughs = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
     r, peak, seconds = measured(lambda: parse_journal_bytes("bomb.yaml", laughs.encode()))
     assert "aliases" in r.errors[0].message and peak < 8 << 20 and seconds < 1.0
     deep_yaml = "[" * 50_000 + "]" * 50_000
     r = parse_journal_bytes("deep.yaml", deep_yaml.encode())
     assert not r.ok
     deep_json = "[" * 100_000 + "]" * 100_000
-    assert "nested too deeply" in parse_journal_bytes("deep.json", deep_json.encode()).errors[0].message
+    assert (
+        "nested too deeply"
+        in parse_journal_bytes("deep.json", deep_json.encode()).errors[0].message
+    )
     assert not parse_source_bytes("deep.json", deep_json.encode()).ok
 
 
@@ -121,8 +140,10 @@ def test_invalid_utf8_and_nul_bytes():
 
 
 def test_xml_external_entities_are_refused(tmp_path):
-    xxe = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           '<HealthData><Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" '
-           'startDate="2026-01-01 07:00:00 +0000" value="&x;"/></HealthData>')
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<HealthData><Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" '
+        'startDate="2026-01-01 07:00:00 +0000" value="&x;"/></HealthData>'
+    )
     r = parse_source_bytes("export.xml", xxe.encode())
     assert not r.ok and "root:" not in json.dumps([e.to_dict() for e in r.errors])

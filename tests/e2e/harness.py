@@ -41,6 +41,7 @@ class DagsterProcess:
         self.env = env
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._orphans: list[int] = []
 
     def start(self) -> DagsterProcess:
         fh = self.log.open("ab")
@@ -63,6 +64,14 @@ class DagsterProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
 
+    def kill_leader(self) -> None:
+        """SIGKILL the daemon process alone; what it started (code server, run workers)
+        is left to notice on its own, as after a real crash of the daemon."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._orphans.append(self.proc.pid)
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
     def kill(self) -> None:
         """SIGKILL the whole process group, like a power cut for this process tree."""
         self.signal(signal.SIGKILL)
@@ -70,6 +79,12 @@ class DagsterProcess:
             self.proc.wait(timeout=30)
 
     def stop(self, timeout: float = 30) -> None:
+        for pgid in self._orphans:  # process groups of killed leaders
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._orphans.clear()
         if self.proc is None or self.proc.poll() is not None:
             return
         self.signal(signal.SIGTERM)

@@ -80,10 +80,8 @@ class DagsterProcess:
 
     def stop(self, timeout: float = 30) -> None:
         for pgid in self._orphans:  # process groups of killed leaders
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._orphans.clear()
         if self.proc is None or self.proc.poll() is not None:
             return

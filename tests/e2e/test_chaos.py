@@ -4,6 +4,7 @@ rejected exactly once, every valid athlete-day stored once with the last version
 winning, no duplicate registry rows."""
 
 import datetime as dt
+import itertools
 import json
 import random
 import threading
@@ -204,9 +205,7 @@ def test_chaos_500_files_three_daemon_kills_exact_accounting(tmp_path):
         rows = read_registry(tree.outputs(a) / "predictions_registry.csv")
         keys = [(r["made_at"], r["for_date"], r["model"], r["role"]) for r in rows]
         assert len(keys) == len(set(keys)), a
-        for prev, row in zip(
-            rows, rows[1:], strict=False
-        ):  # never the same forecast twice in a row
+        for prev, row in itertools.pairwise(rows):  # never the same forecast twice in a row
             same = {k: row[k] for k in row if k != "made_at"} == {
                 k: prev[k] for k in prev if k != "made_at"
             }

@@ -9,7 +9,7 @@ export HRV_INBOX_DIR ?= inbox
 export HRV_SOURCES_DIR ?= sources
 export HRV_DATA_DIR ?= data
 
-.PHONY: install run watch demo test test-fast lint format lock clean
+.PHONY: install run watch demo test test-fast bench lint format lock clean
 
 install: $(STAMP)  ## create .venv and install the locked dependencies
 
@@ -41,6 +41,9 @@ test: install  ## the whole suite (what CI runs)
 
 test-fast: install  ## unit tests only (seconds)
 	$(BIN)/python -m pytest -m "not e2e"
+
+bench: install  ## ours vs the stock design on the real daemon: table + benchmarks/results.json
+	$(BIN)/python -m benchmarks.run
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -1,5 +1,7 @@
 """Agent: what the athlete reads in the morning."""
 
+import resource
+
 import dagster as dg
 
 from assets import check_names as C
@@ -41,8 +43,11 @@ def agent_forecast(
     athlete = context.partition_key
     doc = data_step("forecasting", lambda: pipeline.agent_forecast(store.path, athlete))
     outcome = quality.agent_forecast_contract(doc)
+    # the whole run executes in this process (in-process executor): its peak so far
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dg.MaterializeResult(
         metadata={
+            "run_worker_peak_rss_mb": round(peak_rss_mb, 1),
             "athlete": athlete,
             "for_date": doc["for_date"],
             "predicted_rmssd_ms": doc["predicted_rmssd_ms"],

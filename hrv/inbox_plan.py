@@ -95,6 +95,17 @@ def attempt_key(athlete: str, c: Candidate) -> str:
     return f"{athlete}|{c.rel}|{c.size}|{c.mtime_ns}"
 
 
+def settle_wait(candidates: list[Candidate], now: float, settle_seconds: float) -> float:
+    """Seconds until the youngest unsettled file would be settled (0: none is waiting).
+
+    The sensor sleeps this long (at most the settle time, once per tick) and looks again,
+    instead of leaving a just-dropped file for the next tick, ~5 s later.
+    """
+    ages = [now - c.mtime_ns / 1e9 for c in candidates if c.ignored is None and c.problem is None]
+    young = [a for a in ages if 0 <= a < settle_seconds]
+    return settle_seconds - min(young) + 0.05 if young else 0.0
+
+
 def load_state(cursor: str | None) -> dict[str, Any]:
     import json
 

@@ -11,7 +11,7 @@ from alerts.guard import guarded
 from assets import ATHLETES, ATHLETES_PARTITIONS, JOURNAL_AND_DOWNSTREAM, READINGS_KEY
 from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
 from hrv.fsutil import write_json_atomic
-from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick
+from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick, settle_wait
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource
 from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
@@ -93,16 +93,22 @@ def inbox_sensor(
     `data/inbox_status.json` say why every pending file is waiting.
     """
     started = time.monotonic()
+    limits = inbox.limits()
+    candidates = inbox.scan()
+    wait = settle_wait(candidates, time.time(), limits.settle_seconds)
+    if wait > 0:  # a file was just dropped: let it settle now rather than next tick
+        time.sleep(min(wait, limits.settle_seconds + 0.05))
     active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
+    candidates = inbox.scan()
     plan = plan_tick(
-        inbox.scan(),
+        candidates,
         now=time.time(),
         state=load_state(context.cursor),
         active_athletes=active,
         parse=inbox.parse,
         restat=inbox.restat,
         cache=PARSE_CACHE,
-        limits=inbox.limits(),
+        limits=limits,
         current_entries=lambda athlete: current_entries(store.path, athlete),
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

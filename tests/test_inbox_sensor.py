@@ -298,3 +298,29 @@ def test_identical_content_is_archived_without_a_run(sensor_env):
     assert run.run_config["ops"]["bronze__journal_entries"]["config"]["files"] == ["ann/changed.md"]
     assert (tree.inbox / "processed" / "ann" / "copy.md").exists()
     assert not (tree.inbox / "ann" / "copy.md").exists()
+
+
+def test_settle_wait_is_the_time_until_the_youngest_file_settles(tmp_path):
+    from hrv.inbox_plan import settle_wait
+
+    now = time.time()
+    drop(tmp_path / "ann" / "old.md", md("2026-01-01"))
+    assert settle_wait(scan_inbox(tmp_path), now, 2.0) == 0.0
+    young = drop(tmp_path / "ann" / "new.md", md("2026-01-02"), age=False)
+    os.utime(young, (now - 0.5, now - 0.5))
+    assert settle_wait(scan_inbox(tmp_path), now, 2.0) == pytest.approx(1.55, abs=0.01)
+    drop(tmp_path / "x.md.part", "partial", age=False)  # partial downloads never wait
+    assert settle_wait(scan_inbox(tmp_path), now, 2.0) == pytest.approx(1.55, abs=0.01)
+
+
+def test_a_just_dropped_file_is_taken_in_the_same_tick(sensor_env):
+    tree, instance = sensor_env
+    drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"), age=False)
+    os.environ["HRV_INBOX_SETTLE_SECONDS"] = "0.5"
+    try:
+        t0 = time.monotonic()
+        result = evaluate(tree, instance)
+    finally:
+        del os.environ["HRV_INBOX_SETTLE_SECONDS"]
+    assert [r.partition_key for r in result.run_requests] == ["ann"]
+    assert time.monotonic() - t0 < 2.0

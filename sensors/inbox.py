@@ -94,12 +94,13 @@ def inbox_sensor(
     """
     started = time.monotonic()
     limits = inbox.limits()
+    active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
     candidates = inbox.scan()
     wait = settle_wait(candidates, time.time(), limits.settle_seconds)
     if wait > 0:  # a file was just dropped: let it settle now rather than next tick
         time.sleep(min(wait, limits.settle_seconds + 0.05))
-    active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
-    candidates = inbox.scan()
+        active = active_athletes(context.instance)
+        candidates = inbox.scan()
     plan = plan_tick(
         candidates,
         now=time.time(),

@@ -27,9 +27,17 @@ IN_PROGRESS = {
 
 
 def embedded_home(path: Path) -> Path:
-    """A DAGSTER_HOME with the same instance config that `make run` uses."""
+    """A DAGSTER_HOME with the same instance config that `make run` uses, its SQLite
+    storage created here, before any Dagster process starts: two processes creating a
+    fresh SQLite schema at once can leave two alembic heads and an unloadable instance."""
     path.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "deploy" / "dagster.local.yaml", path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(path)) as instance:
+        instance.get_runs(limit=1)
+        instance.get_dynamic_partitions("athletes")
+        instance.all_instigator_state()
+        instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION), limit=1)
     return path
 
 

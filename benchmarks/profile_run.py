@@ -26,18 +26,26 @@ def main() -> None:
         root = Path(tmp)
         journals, readings = history("sq", 60, dt.date.today(), 1)
         store = AthleteStore(root / "data", "sq")
-        store.ingest_journal([IncomingEntry(JournalEntry.model_validate(j), "seed", None)
-                              for j in journals], dt.datetime.now(dt.UTC))
-        store.write_readings([{"date": str(d), "metric": "rmssd", "value_ms": v}
-                              for d, v in readings])
+        store.ingest_journal(
+            [IncomingEntry(JournalEntry.model_validate(j), "seed", None) for j in journals],
+            dt.datetime.now(dt.UTC),
+        )
+        store.write_readings(
+            [{"date": str(d), "metric": "rmssd", "value_ms": v} for d, v in readings]
+        )
         instance.add_dynamic_partitions("athletes", ["sq"])
         t = time.perf_counter()
         result = dg.materialize(
-            ALL_ASSETS, selection=list(JOURNAL_AND_DOWNSTREAM), partition_key="sq",
+            ALL_ASSETS,
+            selection=list(JOURNAL_AND_DOWNSTREAM),
+            partition_key="sq",
             instance=instance,
-            resources={"inbox": InboxResource(inbox_dir=str(root / "inbox")),
-                       "sources": SourcesResource(sources_dir=str(root / "sources")),
-                       "store": DataStoreResource(data_dir=str(root / "data"))})
+            resources={
+                "inbox": InboxResource(inbox_dir=str(root / "inbox")),
+                "sources": SourcesResource(sources_dir=str(root / "sources")),
+                "store": DataStoreResource(data_dir=str(root / "data")),
+            },
+        )
         assert result.success
         done = time.perf_counter()
         print(f"imports {IMPORTED - T0:.2f} s; run {done - t:.2f} s")

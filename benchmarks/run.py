@@ -125,8 +125,10 @@ def make_files(root: Path, n_pending: int, n_processed: int) -> None:
 
 
 def bench_tick() -> None:
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
-            dg.instance_for_test() as instance:
+    with (
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,
+        dg.instance_for_test() as instance,
+    ):
         root = Path(tmp)
         tree = Tree(root)
         tree.data.mkdir()

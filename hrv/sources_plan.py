@@ -168,8 +168,12 @@ def plan_sources_tick(
     content_hash: Callable[[SourceFile], str],
     stored_readings: Callable[[str], list[dict[str, Any]]],
     limits: SourceLimits,
+    pending_journals: set[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> SourcesTick:
+    """``pending_journals``: athletes with journal files still waiting in the inbox. Their
+    inbox run comes first (it also rebuilds the readings of a new athlete); deciding
+    after it avoids a second run and a transient "no journals" warning."""
     tick = SourcesTick()
     dirty: set[str] = set(state.get("dirty", []))
     attempts: dict[str, list[Any]] = dict(state.get("attempts", {}))
@@ -241,6 +245,9 @@ def plan_sources_tick(
     for athlete in sorted(dirty):
         if athlete in active_athletes:
             tick.pending[f"athlete {athlete}"] = "waiting for the run in progress"
+            continue
+        if pending_journals and athlete in pending_journals:
+            tick.pending[f"athlete {athlete}"] = "waiting for pending journal files"
             continue
         if athlete in unparsed_athletes:
             continue  # decide once every export of this athlete is read

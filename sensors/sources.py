@@ -12,7 +12,7 @@ from hrv.alertlog import make_alert, record_alert, rejected_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
 from hrv.store import AthleteStore
-from resources.folders import DataStoreResource, SourcesResource
+from resources.folders import DataStoreResource, InboxResource, SourcesResource
 from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
 
 SOURCES_STATUS_FILE = "sources_status.json"
@@ -48,7 +48,10 @@ def run_request(run: SourceRun) -> dg.RunRequest:
 )
 @guarded("sources_sensor")
 def sources_sensor(
-    context: dg.SensorEvaluationContext, sources: SourcesResource, store: DataStoreResource
+    context: dg.SensorEvaluationContext,
+    sources: SourcesResource,
+    store: DataStoreResource,
+    inbox: InboxResource,
 ) -> dg.SensorResult:
     """Turns new or changed wearable exports in `sources/` into runs for the athletes whose
     readings actually changed (readings and everything downstream: features, model,
@@ -71,6 +74,11 @@ def sources_sensor(
         content_hash=sources.content_hash,
         stored_readings=lambda athlete: AthleteStore(store.path, athlete).readings(),
         limits=sources.limits(),
+        pending_journals={
+            c.folder_athlete
+            for c in inbox.scan()
+            if c.folder_athlete and c.ignored is None and c.problem is None
+        },
     )
     for result in tick.newly_rejected:
         folder = result.file.split("/")[0] if "/" in result.file else None

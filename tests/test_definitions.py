@@ -29,13 +29,15 @@ def test_dagster_definitions_validate_passes(tmp_path):
         env=env,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "passed validation" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    # it must have found the code location through pyproject.toml (zero locations "pass")
+    assert "Validation successful for code location hrv_sentinel" in out, out
 
 
 def test_pyproject_declares_the_code_location():
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"]
-    assert conf["python_file"] == "definitions.py" and conf.get("attribute", "defs") == "defs"
+    assert conf["module_name"] == "definitions" and conf["code_location_name"] == "hrv_sentinel"
 
 
 def test_assets_carry_layer_prefix_group_partitions_docs_and_retries():

@@ -196,7 +196,7 @@ def fresh_caches():
 
 
 def sensor_ctx(tree, instance, cursor=None):
-    res = {k: v for k, v in tree.resources().items() if k in ("sources", "store")}
+    res = {k: v for k, v in tree.resources().items() if k in ("sources", "store", "inbox")}
     return dg.build_sensor_context(instance=instance, cursor=cursor, resources=res)
 
 
@@ -260,3 +260,25 @@ def test_freshness_sensor_records_check_results_and_alerts_on_changes(
     last = read_alerts(tree.data)[-1]
     assert (last["athlete"], last["status"], last["kind"]) == ("bob", "resolved", "stale_source")
     assert last["fingerprint"] == alerts[0]["fingerprint"]
+
+
+def test_athletes_with_pending_journals_wait_for_their_inbox_run(tmp_path):
+    src, data = tmp_path / "sources", tmp_path / "data"
+    export(src / "ann" / "hrv.csv", [("2026-01-01", 50)])
+    export(src / "bob" / "hrv.csv", [("2026-01-01", 40)])
+    cache = SourceCache()
+    t = plan_sources_tick(
+        scan_sources(src),
+        now=time.time(),
+        state=load_state(None),
+        cache=cache,
+        active_athletes=set(),
+        parse=lambda f: parse_source_file(f.path, folder_athlete=f.folder_athlete),
+        content_hash=lambda f: sha256_file(f.path),
+        stored_readings=lambda a: AthleteStore(data, a).readings(),
+        limits=SourceLimits(settle_seconds=2),
+        pending_journals={"ann"},
+    )
+    assert [r.athlete for r in t.runs] == ["bob"]
+    assert t.pending == {"athlete ann": "waiting for pending journal files"}
+    assert "ann" in t.state["dirty"]  # decided on a later tick

@@ -37,7 +37,8 @@ def embedded_home(path: Path) -> Path:
         instance.get_dynamic_partitions("athletes")
         instance.all_instigator_state()
         instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION), limit=1)
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION), limit=1
+        )
     return path
 
 

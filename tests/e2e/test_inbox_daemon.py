@@ -191,13 +191,18 @@ def test_failing_runs_are_retried_then_the_file_is_reported_stuck(live):
     failed = [r for r in runs(instance, since) if r.tags.get("athlete") == "broken"]
     assert len(failed) == 2 and all(r.status == dg.DagsterRunStatus.FAILURE for r in failed)
     assert path.exists()  # still visible in the inbox, not vanished
-    status = json.loads((tree.data / "inbox_status.json").read_text())
-    assert {
+    expected = {
         "file": "broken/2026-01-01.md",
         "athlete": "broken",
         "reason": "stuck",
         "attempts": 2,
-    } in status["pending"]
+    }
+
+    def status_says_stuck():
+        return expected in json.loads((tree.data / "inbox_status.json").read_text())["pending"]
+
+    # within one tick the alert is recorded first and the status file rewritten right after
+    wait_for(status_says_stuck, 15, "the stuck status", proc.tail)
     time.sleep(8)
     assert len(stuck()) == 1  # reported once, not every tick
     assert len([r for r in runs(instance, since) if r.tags.get("athlete") == "broken"]) == 2

@@ -93,3 +93,16 @@ def test_pure_modules_do_not_import_dagster():
     for path in (ROOT / "hrv").glob("*.py"):
         text = path.read_text()
         assert "import dagster" not in text and "from dagster" not in text, path.name
+
+
+def test_trigger_selections_are_exactly_the_downstream_closures():
+    from assets import JOURNAL_AND_DOWNSTREAM, READINGS_AND_DOWNSTREAM, READINGS_KEY
+    from assets.bronze import JOURNAL_KEY
+
+    graph = defs.get_repository_def().asset_graph
+    for root, constant in (
+        (JOURNAL_KEY, JOURNAL_AND_DOWNSTREAM),
+        (READINGS_KEY, READINGS_AND_DOWNSTREAM),
+    ):
+        closure = dg.AssetSelection.assets(root).downstream().resolve(graph)
+        assert set(constant) == closure, root

@@ -5,7 +5,16 @@ import resource
 import dagster as dg
 
 from assets import check_names as C
-from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from assets.common import (
+    ATHLETES,
+    FS_RETRY,
+    AthleteWork,
+    CheckReport,
+    StepOutput,
+    check_spec,
+    data_step,
+    materialize,
+)
 from assets.gold import model_predictions
 from assets.silver import daily_features
 from hrv import pipeline, quality
@@ -40,12 +49,19 @@ def agent_forecast(
     recommendation (train_hard, train_moderate, train_easy or rest) and the athlete's
     own guess: `data/outputs/<athlete>/agent_forecast.json`.
     """
-    athlete = context.partition_key
-    doc = data_step("forecasting", lambda: pipeline.agent_forecast(store.path, athlete))
+    return materialize(
+        forecast_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def forecast_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    doc = data_step("forecasting", lambda: pipeline.agent_forecast(data_dir, athlete))
     outcome = quality.agent_forecast_contract(doc)
     # the whole run executes in this process (in-process executor): its peak so far
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "run_worker_peak_rss_mb": round(peak_rss_mb, 1),
             "athlete": athlete,
@@ -54,10 +70,8 @@ def agent_forecast(
             "recommendation": doc["recommendation"],
             "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in doc["reasons"])),
             "path": dg.MetadataValue.path(
-                str(store.path / "outputs" / athlete / pipeline.AGENT_FORECAST)
+                str(data_dir / "outputs" / athlete / pipeline.AGENT_FORECAST)
             ),
         },
-        check_results=[
-            check_result(C.FORECAST_CONTRACT, outcome, dg.AssetCheckSeverity.ERROR, athlete)
-        ],
+        checks=[CheckReport(C.FORECAST_CONTRACT, outcome, dg.AssetCheckSeverity.ERROR)],
     )

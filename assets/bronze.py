@@ -6,7 +6,16 @@ import dagster as dg
 from pydantic import Field
 
 from assets import check_names as C
-from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from assets.common import (
+    ATHLETES,
+    FS_RETRY,
+    AthleteWork,
+    CheckReport,
+    StepOutput,
+    check_spec,
+    data_step,
+    materialize,
+)
 from hrv import freshness, pipeline, quality
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
@@ -65,23 +74,29 @@ def journal_entries(
     with `<name>.error.json`. A new file for an existing day supersedes the old entry
     (kept in the log); identical content changes nothing.
     """
-    athlete = context.partition_key
+    work = AthleteWork(context.partition_key, store, context.log, inbox=inbox, files=config.files)
+    return materialize(journal_step(work), context.partition_key)
+
+
+def journal_step(work: AthleteWork) -> StepOutput:
+    athlete, inbox = work.athlete, work.inbox
+    assert inbox is not None, "the journal step needs the inbox"
     report = pipeline.ingest_journals(
         inbox=inbox.path,
-        data_dir=store.path,
+        data_dir=work.store.path,
         athlete=athlete,
         default_athlete=inbox.athlete_default,
-        files=config.files,
+        files=work.files,
     )
     for rel, errors in report.rejected_files.items():
-        context.log.warning(f"rejected {rel}: " + "; ".join(errors))
-    athlete_store = AthleteStore(store.path, athlete)
+        work.log.warning(f"rejected {rel}: " + "; ".join(errors))
+    athlete_store = AthleteStore(work.store.path, athlete)
     versions = athlete_store.journal_versions()
     effective = athlete_store.effective_journal()
     schema = quality.journal_schema(effective)
     per_day = quality.one_entry_per_day(versions)
     dates = [e["date"] for e in effective]
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "n_entries": len(effective),
@@ -96,9 +111,9 @@ def journal_entries(
             "missing_files": dg.MetadataValue.json(report.missing_files),
             "log": dg.MetadataValue.path(str(athlete_store.journal_log_path)),
         },
-        check_results=[
-            check_result(C.JOURNAL_SCHEMA, schema, dg.AssetCheckSeverity.ERROR, athlete),
-            check_result(C.ONE_ENTRY_PER_DAY, per_day, dg.AssetCheckSeverity.ERROR, athlete),
+        checks=[
+            CheckReport(C.JOURNAL_SCHEMA, schema, dg.AssetCheckSeverity.ERROR),
+            CheckReport(C.ONE_ENTRY_PER_DAY, per_day, dg.AssetCheckSeverity.ERROR),
         ],
     )
 
@@ -175,22 +190,28 @@ def wearable_readings(
     (generic CSV, WHOOP, Oura, Garmin, Apple Health). rMSSD and Apple's SDNN are stored as
     separate metrics and never mixed. Stored in `data/store/<athlete>/readings.csv`.
     """
-    athlete = context.partition_key
+    work = AthleteWork(context.partition_key, store, context.log, sources=sources)
+    return materialize(readings_step(work), context.partition_key)
+
+
+def readings_step(work: AthleteWork) -> StepOutput:
+    athlete, sources = work.athlete, work.sources
+    assert sources is not None, "the readings step needs the sources folder"
     report = data_step(
         "reading wearable exports",
         lambda: pipeline.rebuild_readings(
             sources=sources.path,
-            data_dir=store.path,
+            data_dir=work.store.path,
             athlete=athlete,
             default_athlete=sources.athlete_default,
         ),
     )
     for rel, errors in report.bad_files.items():
-        context.log.warning(f"export {rel} skipped: " + "; ".join(errors[:3]))
-    readings = AthleteStore(store.path, athlete).readings()
+        work.log.warning(f"export {rel} skipped: " + "; ".join(errors[:3]))
+    readings = AthleteStore(work.store.path, athlete).readings()
     outcome = quality.rmssd_plausible(readings)
     fresh = freshness_check(readings, sources.freshness())
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "n_readings": report.n_readings,
@@ -202,8 +223,8 @@ def wearable_readings(
             "bad_exports": dg.MetadataValue.json(report.bad_files),
             "changed": report.changed,
         },
-        check_results=[
-            check_result(C.RMSSD_PLAUSIBLE, outcome, dg.AssetCheckSeverity.WARN, athlete),
-            check_result(C.SOURCE_FRESHNESS, fresh, freshness_severity(fresh), athlete),
+        checks=[
+            CheckReport(C.RMSSD_PLAUSIBLE, outcome, dg.AssetCheckSeverity.WARN),
+            CheckReport(C.SOURCE_FRESHNESS, fresh, freshness_severity(fresh)),
         ],
     )

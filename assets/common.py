@@ -2,11 +2,13 @@
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import dagster as dg
 
 from hrv.quality import CheckOutcome
+from resources.folders import DataStoreResource, InboxResource, SourcesResource
 
 # Per-athlete check results need partitioned check specs, a preview feature in Dagster
 # 1.13 that we opt into deliberately (ARCHITECTURE.md); say so once, not in every log.
@@ -50,9 +52,40 @@ def check_spec(
     )
 
 
-def check_result(
-    name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, athlete: str
-) -> dg.AssetCheckResult:
+@dataclass(frozen=True)
+class CheckReport:
+    """One check's outcome for one athlete, as a step computed it."""
+
+    name: str
+    outcome: CheckOutcome
+    severity: dg.AssetCheckSeverity
+
+
+@dataclass
+class StepOutput:
+    """What one asset's step produced for one athlete: its metadata and its checks."""
+
+    metadata: dict[str, Any]
+    checks: list[CheckReport] = field(default_factory=list)
+
+
+@dataclass
+class AthleteWork:
+    """What a step needs: the athlete, the folders, where to log, the files to ingest.
+
+    The same step functions run inside an athlete's asset run (one partition) and inside
+    a batch run (several athletes in one process, see assets/batch.py).
+    """
+
+    athlete: str
+    store: DataStoreResource
+    log: Any
+    inbox: InboxResource | None = None
+    sources: SourcesResource | None = None
+    files: list[str] | None = None
+
+
+def check_metadata(outcome: CheckOutcome, athlete: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"verdict": outcome.verdict, "athlete": athlete}
     for key, value in outcome.metadata.items():
         if isinstance(value, list):
@@ -61,10 +94,24 @@ def check_result(
             metadata[key] = dg.MetadataValue.text("-")
         else:
             metadata[key] = value
+    return metadata
+
+
+def check_result(
+    name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, athlete: str
+) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name=name,
         passed=outcome.passed,
         severity=severity,
-        metadata=metadata,
+        metadata=check_metadata(outcome, athlete),
         description=outcome.verdict,
+    )
+
+
+def materialize(out: StepOutput, athlete: str) -> dg.MaterializeResult:
+    """An asset run's result for one athlete's partition."""
+    return dg.MaterializeResult(
+        metadata=out.metadata,
+        check_results=[check_result(c.name, c.outcome, c.severity, athlete) for c in out.checks],
     )

@@ -6,7 +6,16 @@ import dagster as dg
 
 from assets import check_names as C
 from assets.bronze import wearable_readings
-from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from assets.common import (
+    ATHLETES,
+    FS_RETRY,
+    AthleteWork,
+    CheckReport,
+    StepOutput,
+    check_spec,
+    data_step,
+    materialize,
+)
 from assets.silver import daily_features
 from hrv import pipeline, quality
 from hrv.registry import read_registry, verify_registry
@@ -44,11 +53,18 @@ def hrv_model(context: dg.AssetExecutionContext, store: DataStoreResource) -> dg
     journal + load features. Below 14 valid days: cold start, baseline only. Writes
     `training_metrics.json` (selected model, every candidate's MAE, the baselines' MAE).
     """
-    athlete = context.partition_key
-    selection, metrics = data_step("training", lambda: pipeline.train(store.path, athlete))
+    return materialize(
+        model_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def model_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    selection, metrics = data_step("training", lambda: pipeline.train(data_dir, athlete))
     outcome = quality.model_beats_persistence(metrics)
     mae = {k: v["mae_ms"] for k, v in metrics["candidates"].items()}
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "selected_model": selection.selected_model,
@@ -60,12 +76,10 @@ def hrv_model(context: dg.AssetExecutionContext, store: DataStoreResource) -> dg
                 for k, v in mae.items()
             },
             "training_metrics": dg.MetadataValue.path(
-                str(outputs_dir(store.path, athlete) / pipeline.TRAINING_METRICS)
+                str(outputs_dir(data_dir, athlete) / pipeline.TRAINING_METRICS)
             ),
         },
-        check_results=[
-            check_result(C.MODEL_VS_PERSISTENCE, outcome, dg.AssetCheckSeverity.WARN, athlete)
-        ],
+        checks=[CheckReport(C.MODEL_VS_PERSISTENCE, outcome, dg.AssetCheckSeverity.WARN)],
     )
 
 
@@ -94,15 +108,22 @@ def model_predictions(
     Intervals come from each model's own backtest residuals. The selected model is
     flagged. Written to `model_predictions.json` only when the range check passes.
     """
-    athlete = context.partition_key
-    doc = data_step("predicting", lambda: pipeline.compute_predictions(store.path, athlete))
+    return materialize(
+        predictions_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def predictions_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    doc = data_step("predicting", lambda: pipeline.compute_predictions(data_dir, athlete))
     outcome = quality.prediction_in_range(doc)
     if outcome.passed:
-        pipeline.write_predictions(store.path, athlete, doc)
+        pipeline.write_predictions(data_dir, athlete, doc)
     else:
-        context.log.error(f"prediction for {athlete} not written: {outcome.verdict}")
+        work.log.error(f"prediction for {athlete} not written: {outcome.verdict}")
     chosen = pipeline.selected_prediction(doc) or {}
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "for_date": doc.get("for_date") or "-",
@@ -111,9 +132,7 @@ def model_predictions(
             "interval_ms": dg.MetadataValue.json([chosen.get("lower_ms"), chosen.get("upper_ms")]),
             "written": outcome.passed,
         },
-        check_results=[
-            check_result(C.PREDICTION_RANGE, outcome, dg.AssetCheckSeverity.ERROR, athlete)
-        ],
+        checks=[CheckReport(C.PREDICTION_RANGE, outcome, dg.AssetCheckSeverity.ERROR)],
     )
 
 
@@ -144,13 +163,20 @@ def predictions_registry(
     user_guess_ms, role (selected or baseline). A re-run with unchanged inputs appends
     nothing; a changed forecast for the same morning appends a new row.
     """
-    athlete = context.partition_key
-    registry, ledger = pipeline.registry_paths(store.path, athlete)
+    return materialize(
+        registry_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def registry_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    registry, ledger = pipeline.registry_paths(data_dir, athlete)
     before = verify_registry(registry, ledger)
     appended = 0
     if before.passed:
         appended = data_step(
-            "registering", lambda: pipeline.register_predictions(store.path, athlete)
+            "registering", lambda: pipeline.register_predictions(data_dir, athlete)
         )
     after = verify_registry(registry, ledger) if before.passed else before
     outcome = quality.CheckOutcome(
@@ -160,16 +186,14 @@ def predictions_registry(
         else after.problems[0],
         {"n_rows": after.n_rows, "n_appends": after.n_appends, "problems": after.problems},
     )
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "appended_rows": appended,
             "n_rows": len(read_registry(registry)),
             "path": dg.MetadataValue.path(str(registry)),
         },
-        check_results=[
-            check_result(C.REGISTRY_APPEND_ONLY, outcome, dg.AssetCheckSeverity.ERROR, athlete)
-        ],
+        checks=[CheckReport(C.REGISTRY_APPEND_ONLY, outcome, dg.AssetCheckSeverity.ERROR)],
     )
 
 
@@ -196,14 +220,21 @@ def reconciliation(
     MAE, bias and interval coverage of the selected model, the baselines and the
     athlete's own guesses, over the last 7, 28 and all days: `reconciliation.json`.
     """
-    athlete = context.partition_key
-    doc = data_step("reconciling", lambda: pipeline.reconcile_athlete(store.path, athlete))
+    return materialize(
+        reconciliation_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def reconciliation_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    doc = data_step("reconciling", lambda: pipeline.reconcile_athlete(data_dir, athlete))
     outcome = quality.reconciliation_coverage(doc)
 
     def num(v: Any) -> Any:
         return v if v is not None else dg.MetadataValue.text("-")
 
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "n_reconciled": doc["n_reconciled"],
@@ -212,9 +243,7 @@ def reconciliation(
             "interval_coverage": num(doc["interval_coverage"]),
             "user_guess_mae_ms": num(doc["user_guess_mae_ms"]),
         },
-        check_results=[
-            check_result(C.RECONCILIATION_COVERAGE, outcome, dg.AssetCheckSeverity.WARN, athlete)
-        ],
+        checks=[CheckReport(C.RECONCILIATION_COVERAGE, outcome, dg.AssetCheckSeverity.WARN)],
     )
 
 
@@ -232,10 +261,17 @@ def intelligence_summary(
     """The athlete at a glance: latest rMSSD, baseline vs normal range, CV, load ratio,
     trend, model skill and reconciliation, plus a chart of the last 120 days
     (`intelligence_summary.json` + `.png`)."""
-    athlete = context.partition_key
-    doc = data_step("summarizing", lambda: pipeline.summarize(store.path, athlete))
-    chart = outputs_dir(store.path, athlete) / pipeline.INTELLIGENCE_CHART
-    return dg.MaterializeResult(
+    return materialize(
+        summary_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def summary_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    doc = data_step("summarizing", lambda: pipeline.summarize(data_dir, athlete))
+    chart = outputs_dir(data_dir, athlete) / pipeline.INTELLIGENCE_CHART
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "baseline_status": doc.get("baseline_status") or "-",

@@ -4,7 +4,16 @@ import dagster as dg
 
 from assets import check_names as C
 from assets.bronze import journal_entries, wearable_readings
-from assets.common import ATHLETES, FS_RETRY, check_result, check_spec, data_step
+from assets.common import (
+    ATHLETES,
+    FS_RETRY,
+    AthleteWork,
+    CheckReport,
+    StepOutput,
+    check_spec,
+    data_step,
+    materialize,
+)
 from hrv import pipeline, quality
 from hrv.features import finite_or_none
 from hrv.store import AthleteStore
@@ -40,11 +49,18 @@ def daily_features(
     load and their ratio, and the journal's self-reports. The label is the next
     morning's ln rMSSD. Stored in `data/store/<athlete>/features.csv`.
     """
-    athlete = context.partition_key
-    frame = data_step("building features", lambda: pipeline.build_features(store.path, athlete))
+    return materialize(
+        features_step(AthleteWork(context.partition_key, store, context.log)),
+        context.partition_key,
+    )
+
+
+def features_step(work: AthleteWork) -> StepOutput:
+    athlete, data_dir = work.athlete, work.store.path
+    frame = data_step("building features", lambda: pipeline.build_features(data_dir, athlete))
     outcome = quality.feature_completeness(frame)
     last = frame.iloc[-1] if len(frame) else None
-    return dg.MaterializeResult(
+    return StepOutput(
         metadata={
             "athlete": athlete,
             "n_days": len(frame),
@@ -54,9 +70,7 @@ def daily_features(
             "baseline_7d_ms": finite_or_none(last["baseline_7d_ms"]) if last is not None else None,
             "cv_7d_pct": finite_or_none(last["cv_7d_pct"]) if last is not None else None,
             "acwr": finite_or_none(last["acwr"]) if last is not None else None,
-            "path": dg.MetadataValue.path(str(AthleteStore(store.path, athlete).features_path)),
+            "path": dg.MetadataValue.path(str(AthleteStore(data_dir, athlete).features_path)),
         },
-        check_results=[
-            check_result(C.FEATURE_COMPLETENESS, outcome, dg.AssetCheckSeverity.WARN, athlete)
-        ],
+        checks=[CheckReport(C.FEATURE_COMPLETENESS, outcome, dg.AssetCheckSeverity.WARN)],
     )

@@ -44,13 +44,18 @@ def _verdict(evaluation: object) -> str:
     return str(text or "check failed")
 
 
+def _athlete(run: dg.DagsterRun, partition: str | None) -> str | None:
+    """An event's athlete: its partition (batch runs hold several), else the run's tag."""
+    return partition or run.tags.get("athlete")
+
+
 def _check_alerts(
     store: DataStoreResource, run: dg.DagsterRun, evaluations: list, fire: bool
 ) -> int:
     """Record check_failure alerts (firing when ``fire``) and resolutions; count firing."""
-    athlete = run.tags.get("athlete")
     fired = 0
     for ev in evaluations:
+        athlete = _athlete(run, getattr(ev, "partition", None))
         asset = ev.asset_key.to_user_string()
         subject = f"{asset}:{ev.check_name}"
         fingerprint = f"check_failure:{athlete or '-'}:{subject}"
@@ -107,23 +112,23 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
     if run.tags.get(WILL_RETRY_TAG, "").lower() == "true":
         context.log.info(f"run {run.run_id} failed but will be retried: no alert")
         return
-    athlete = run.tags.get("athlete")
     evaluations = _check_evaluations(context.instance, run.run_id)
     _check_alerts(store, run, evaluations, fire=False)  # passing checks still resolve
-    failed_checks = [
-        f"{ev.check_name} ({ev.severity.value}): {_verdict(ev)}"
-        for ev in evaluations
-        if not ev.passed
-    ]
-    steps = context.get_step_failure_events()
-    failures = [(s.step_key, getattr(s.event_specific_data, "error", None)) for s in steps] or [
-        (None, None)
-    ]
-    for step_key, error in failures:
-        subject = _asset_of_step(step_key)
-        lines = error_lines(error) or (context.failure_event.message or "").strip().splitlines()[:6]
-        if failed_checks:
-            lines += ["", "Failed checks:"] + [f"- {c}" for c in failed_checks]
+    failures = _failures(context)
+    # what did materialize is fine again, unless it is what failed (a blocking check)
+    _resolve_materialized(store, run, context.instance, skip={(a, s) for a, s, _ in failures})
+
+    def failed_checks(athlete: str | None) -> list[str]:
+        return [
+            f"{ev.check_name} ({ev.severity.value}): {_verdict(ev)}"
+            for ev in evaluations
+            if not ev.passed and _athlete(run, getattr(ev, "partition", None)) == athlete
+        ]
+
+    for athlete, subject, lines in failures:
+        checks = failed_checks(athlete)
+        if checks:
+            lines = [*lines, "", "Failed checks:", *(f"- {c}" for c in checks)]
         record_alert(
             store.path,
             make_alert(
@@ -141,6 +146,66 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
         )
 
 
+def _failures(
+    context: dg.RunFailureSensorContext,
+) -> list[tuple[str | None, str | None, list[str]]]:
+    """(athlete, asset, error lines) per failure: one per failed step of an athlete's run,
+    one per failed athlete of a batch run (its failure's `failures` metadata)."""
+    run = context.dagster_run
+    out: list[tuple[str | None, str | None, list[str]]] = []
+    steps = context.get_step_failure_events()
+    for step in steps:
+        data = step.event_specific_data
+        user = getattr(data, "user_failure_data", None)
+        listed = (getattr(user, "metadata", None) or {}).get("failures")
+        if listed is not None and isinstance(listed.value, list):
+            for f in listed.value:
+                out.append(
+                    (f.get("athlete"), f.get("asset"), str(f.get("error", "")).splitlines()[:6])
+                )
+            continue
+        error = getattr(data, "error", None)
+        lines = error_lines(error) or (context.failure_event.message or "").strip().splitlines()[:6]
+        out.append((run.tags.get("athlete"), _asset_of_step(step.step_key), lines))
+    if not out:
+        lines = (context.failure_event.message or "").strip().splitlines()[:6]
+        out.append((run.tags.get("athlete"), None, lines))
+    return out
+
+
+def _resolve_materialized(
+    store: DataStoreResource,
+    run: dg.DagsterRun,
+    instance: dg.DagsterInstance,
+    skip: set[tuple[str | None, str | None]] | frozenset = frozenset(),
+) -> None:
+    """Assets (per athlete) that materialized in this run resolve their run_failure alert,
+    except the (athlete, asset) pairs in ``skip``."""
+    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        materialization = event.step_materialization_data.materialization
+        asset = materialization.asset_key.to_user_string()
+        athlete = _athlete(run, materialization.partition)
+        if (athlete, asset) in skip:
+            continue
+        record_alert(
+            store.path,
+            make_alert(
+                "run_failure",
+                status="resolved",
+                severity="info",
+                title=f"{asset} materializes again" + (f" for {athlete}" if athlete else ""),
+                text=f"Run {run.run_id[:8]} materialized it.",
+                fingerprint=f"run_failure:{athlete or '-'}:{asset}",
+                athlete=athlete,
+                subject=asset,
+                link=f"/runs/{run.run_id}",
+            ),
+        )
+
+
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     name="run_success_alerts",
@@ -152,26 +217,5 @@ def run_success_alerts(context: dg.RunStatusSensorContext, store: DataStoreResou
     alerts; checks that pass again, and assets that materialize again after a failed run,
     send `resolved`."""
     run = context.dagster_run
-    athlete = run.tags.get("athlete")
     _check_alerts(store, run, _check_evaluations(context.instance, run.run_id), fire=True)
-    for entry in context.instance.all_logs(
-        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        asset = event.step_materialization_data.materialization.asset_key.to_user_string()
-        record_alert(
-            store.path,
-            make_alert(
-                "run_failure",
-                status="resolved",
-                severity="info",
-                title=f"{asset} materializes again" + (f" for {athlete}" if athlete else ""),
-                text=f"Run {run.run_id[:8]} succeeded.",
-                fingerprint=f"run_failure:{athlete or '-'}:{asset}",
-                athlete=athlete,
-                subject=asset,
-                link=f"/runs/{run.run_id}",
-            ),
-        )
+    _resolve_materialized(store, run, context.instance)

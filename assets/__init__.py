@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.agent import FORECAST_KEY, agent_forecast
+from assets.batch import BATCH_JOB, athlete_batch_job
 from assets.bronze import JOURNAL_KEY, READINGS_KEY, journal_entries, wearable_readings
 from assets.common import ATHLETES, ATHLETES_PARTITIONS
 from assets.gold import (
@@ -56,14 +57,30 @@ READINGS_AND_DOWNSTREAM = (
     FORECAST_KEY,
 )
 
+# The sensors' two kinds of run: one athlete's assets (a partition of this job), or a
+# batch of athletes (assets/batch.py) when a tick has many athletes to update.
+ATHLETE_JOB = "athlete_assets"
+athlete_assets_job = dg.define_asset_job(
+    ATHLETE_JOB,
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    partitions_def=ATHLETES,
+    description="One athlete's asset graph (the part a trigger affects is selected per run).",
+)
+
 # One process per run: a run is one athlete's small graph, and starting a process per
 # step (the multiprocess executor) would cost more than the steps themselves.
-defs = dg.Definitions(assets=ALL_ASSETS, executor=dg.in_process_executor)
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[athlete_assets_job, athlete_batch_job],
+    executor=dg.in_process_executor,
+)
 
 __all__ = [
     "ALL_ASSETS",
     "ATHLETES",
     "ATHLETES_PARTITIONS",
+    "ATHLETE_JOB",
+    "BATCH_JOB",
     "JOURNAL_AND_DOWNSTREAM",
     "READINGS_AND_DOWNSTREAM",
     "READINGS_KEY",

@@ -1,6 +1,8 @@
 """The inbox sensor: dropped journal files become one run per athlete, hands-off."""
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -8,13 +10,28 @@ from pathlib import Path
 import dagster as dg
 
 from alerts.guard import guarded
-from assets import ATHLETES, ATHLETES_PARTITIONS, JOURNAL_AND_DOWNSTREAM, READINGS_KEY
+from assets import (
+    ATHLETE_JOB,
+    ATHLETES,
+    ATHLETES_PARTITIONS,
+    BATCH_JOB,
+    JOURNAL_AND_DOWNSTREAM,
+    READINGS_KEY,
+    athlete_assets_job,
+)
+from assets.batch import BATCH_OP, athlete_batch_job
 from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick, settle_wait
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource
-from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
+from sensors.common import (
+    RUN_MAX_RUNTIME_SECONDS,
+    BatchSettings,
+    active_athletes,
+    batch_runtime,
+    chunks,
+)
 
 JOURNAL_OP = "bronze__journal_entries"
 INBOX_STATUS_FILE = "inbox_status.json"
@@ -49,6 +66,7 @@ def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
         keys.append(READINGS_KEY)
     return dg.RunRequest(
         run_key=plan.run_key,
+        job_name=ATHLETE_JOB,
         partition_key=plan.athlete,
         asset_selection=keys,
         run_config={"ops": {JOURNAL_OP: {"config": {"files": plan.files}}}},
@@ -58,6 +76,29 @@ def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
             "dagster/max_runtime": RUN_MAX_RUNTIME_SECONDS,
             "hrv/attempt": str(plan.attempt),
             "hrv/files": str(len(plan.files)),
+        },
+    )
+
+
+def batch_request(plans: list[RunPlan], with_readings: list[str]) -> dg.RunRequest:
+    """Several athletes in one run (assets/batch.py): same files, same attempts."""
+    athletes = [p.athlete for p in plans]
+    digest = hashlib.sha256("\n".join(p.run_key for p in plans).encode()).hexdigest()[:16]
+    config = {
+        "athletes": athletes,
+        "trigger": "inbox",
+        "files": {p.athlete: p.files for p in plans},
+        "with_readings": with_readings,
+    }
+    return dg.RunRequest(
+        run_key=f"inbox-batch:{digest}",
+        job_name=BATCH_JOB,
+        run_config={"ops": {BATCH_OP: {"config": config}}},
+        tags={
+            "hrv/trigger": "inbox",
+            "hrv/batch": str(len(athletes)),
+            "hrv/files": str(sum(len(p.files) for p in plans)),
+            "dagster/max_runtime": batch_runtime(len(athletes)),
         },
     )
 
@@ -75,7 +116,7 @@ def _write_status(store: DataStoreResource, pending: dict, now: dt.datetime) -> 
 
 @dg.sensor(
     name="inbox_sensor",
-    target=dg.AssetSelection.assets(*JOURNAL_AND_DOWNSTREAM, READINGS_KEY),
+    jobs=[athlete_assets_job, athlete_batch_job],
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -88,12 +129,20 @@ def inbox_sensor(
     Settled files are validated; bad ones move to `inbox/rejected/` with a
     `<name>.error.json` and a `rejected_file` alert. Valid files become one run per
     athlete (journal and everything downstream of it), never two at once for the same
-    athlete. A file identical to what is already stored is archived without a run. A
-    file still pending after 3 runs is reported as `stuck_file`; the skip message and
-    `data/inbox_status.json` say why every pending file is waiting.
+    athlete. When 4 or more athletes have files in one tick, they share batch runs of up
+    to 25 athletes (`athlete_batch`; $HRV_BATCH_MIN_ATHLETES, $HRV_BATCH_SIZE): a run's
+    fixed cost is paid once per batch. A file identical to what is already stored is
+    archived without a run. A file still pending after 3 runs is reported as
+    `stuck_file`; the skip message and `data/inbox_status.json` say why every pending
+    file is waiting.
     """
     started = time.monotonic()
+    batching = BatchSettings.from_env()
     limits = inbox.limits()
+    # with batching, a tick's run budget covers that many batches of athletes
+    limits = dataclasses.replace(
+        limits, max_runs_per_tick=batching.athletes_per_tick(limits.max_runs_per_tick)
+    )
     active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
     candidates = inbox.scan()
     wait = settle_wait(candidates, time.time(), limits.settle_seconds)
@@ -138,12 +187,18 @@ def inbox_sensor(
 
     known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
     new_athletes = sorted(plan.athletes_seen - known)
-    requests = [
-        run_request(
-            p, include_readings=not AthleteStore(store.path, p.athlete).readings_path.exists()
-        )
+    no_readings = {
+        p.athlete
         for p in plan.runs
-    ]
+        if not AthleteStore(store.path, p.athlete).readings_path.exists()
+    }
+    if batching.batched(len(plan.runs)):
+        requests = [
+            batch_request(group, [p.athlete for p in group if p.athlete in no_readings])
+            for group in chunks(plan.runs, batching.size)
+        ]
+    else:
+        requests = [run_request(p, include_readings=p.athlete in no_readings) for p in plan.runs]
     _write_status(store, plan.pending, now)
     message = plan.summary() + f" ({time.monotonic() - started:.2f} s)"
     if requests:

@@ -324,3 +324,61 @@ def test_a_just_dropped_file_is_taken_in_the_same_tick(sensor_env):
         del os.environ["HRV_INBOX_SETTLE_SECONDS"]
     assert [r.partition_key for r in result.run_requests] == ["ann"]
     assert time.monotonic() - t0 < 2.0
+
+
+def test_many_athletes_in_one_tick_share_balanced_batch_runs(sensor_env, monkeypatch):
+    tree, instance = sensor_env
+    monkeypatch.setenv("HRV_BATCH_SIZE", "4")
+    athletes = [f"a{i}" for i in range(6)]
+    for a in athletes:
+        drop(tree.inbox / a / "2026-01-01.md", md("2026-01-01"))
+        drop(tree.inbox / a / "2026-01-02.md", md("2026-01-02"))
+    result = evaluate(tree, instance)
+    assert [r.job_name for r in result.run_requests] == ["athlete_batch", "athlete_batch"]
+    configs = [r.run_config["ops"]["update_athletes"]["config"] for r in result.run_requests]
+    assert [c["athletes"] for c in configs] == [athletes[:3], athletes[3:]]
+    for config, request in zip(configs, result.run_requests, strict=True):
+        assert config["trigger"] == "inbox"
+        assert config["files"] == {
+            a: [f"{a}/2026-01-01.md", f"{a}/2026-01-02.md"] for a in config["athletes"]
+        }
+        # no readings stored yet for these athletes: the batch builds them too
+        assert config["with_readings"] == config["athletes"]
+        assert request.tags["hrv/batch"] == "3" and request.tags["hrv/files"] == "6"
+        assert "athlete" not in request.tags and request.partition_key is None
+    assert len({r.run_key for r in result.run_requests}) == 2
+    # new athletes are registered as partitions in the same tick
+    (added,) = result.dynamic_partitions_requests
+    assert sorted(added.partition_keys) == athletes
+
+
+def test_a_batch_in_progress_holds_its_athletes_and_few_athletes_get_their_own_runs(
+    sensor_env,
+):
+    tree, instance = sensor_env
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="athlete_batch",
+            status=dg.DagsterRunStatus.STARTED,
+            run_config={"ops": {"update_athletes": {"config": {"athletes": ["a0", "a1"]}}}},
+        )
+    )
+    for a in ("a0", "a1", "a2", "a3"):
+        drop(tree.inbox / a / "2026-01-01.md", md("2026-01-01"))
+    result = evaluate(tree, instance)
+    # a0 and a1 wait for the batch; two athletes left, below the batch threshold of 4
+    assert sorted(r.partition_key for r in result.run_requests) == ["a2", "a3"]
+    assert {r.job_name for r in result.run_requests} == {"athlete_assets"}
+    status = json.loads((tree.data / "inbox_status.json").read_text())
+    waiting = {p["athlete"] for p in status["pending"] if "in progress" in p["reason"]}
+    assert waiting == {"a0", "a1"}
+
+
+def test_batching_can_be_turned_off(sensor_env, monkeypatch):
+    tree, instance = sensor_env
+    monkeypatch.setenv("HRV_BATCH_MIN_ATHLETES", "0")
+    for i in range(5):
+        drop(tree.inbox / f"a{i}" / "2026-01-01.md", md("2026-01-01"))
+    result = evaluate(tree, instance)
+    assert len(result.run_requests) == 5
+    assert {r.job_name for r in result.run_requests} == {"athlete_assets"}

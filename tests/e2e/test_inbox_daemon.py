@@ -206,3 +206,94 @@ def test_failing_runs_are_retried_then_the_file_is_reported_stuck(live):
     time.sleep(8)
     assert len(stuck()) == 1  # reported once, not every tick
     assert len([r for r in runs(instance, since) if r.tags.get("athlete") == "broken"]) == 2
+
+
+def seed_athlete(tree, athlete, days, seed):
+    """An athlete with stored history and readings (written directly, without runs)."""
+    from hrv.demo import simulate
+    from hrv.journal import JournalEntry
+    from hrv.store import IncomingEntry
+
+    profile = next(p for p in SQUAD if p.athlete == "alice")
+    sim = simulate(profile, days, yesterday() - dt.timedelta(days=1), seed)
+    store = AthleteStore(tree.data, athlete)
+    store.ingest_journal(
+        [
+            IncomingEntry(
+                JournalEntry.model_validate({**d.journal, "athlete": athlete}), "seed", None
+            )
+            for d in sim
+            if d.journal
+        ],
+        dt.datetime.now(dt.UTC),
+    )
+    rows = [(d.date, d.morning_rmssd_ms) for d in sim if d.morning_rmssd_ms]
+    store.write_readings([{"date": str(day), "metric": "rmssd", "value_ms": v} for day, v in rows])
+    (tree.sources / athlete).mkdir(parents=True, exist_ok=True)
+    (tree.sources / athlete / "hrv.csv").write_text(
+        "date,rmssd_ms\n" + "".join(f"{day},{v}\n" for day, v in rows)
+    )
+
+
+def test_a_squad_arriving_at_once_shares_one_batch_run_and_a_broken_athlete_is_isolated(live):
+    tree, instance, proc = live
+    good = [f"sq{i}" for i in range(6)]
+    for i, athlete in enumerate([*good, "sqbad"]):
+        seed_athlete(tree, athlete, 40, 50 + i)
+    # sqbad's stored journal is corrupt: its part of the batch fails, nobody else's
+    log = AthleteStore(tree.data, "sqbad").journal_log_path
+    log.write_text(log.read_text() + "{not json\n")
+    time.sleep(4)  # the sources sensor sees the exports, already stored: no runs
+    since = time.time()
+    for athlete in [*good, "sqbad"]:
+        folder = tree.inbox / athlete
+        folder.mkdir(exist_ok=True)
+        (folder / f"{yesterday()}.md").write_text("---\nsleep_hours: 7\nmood: 4\n---\n")
+    wait_for(lambda: all(forecast(tree, a) for a in good), 120, "the squad's forecasts", proc.tail)
+
+    def run_failure_for_sqbad():
+        return [
+            a
+            for a in read_alerts(tree.data)
+            if a["kind"] == "run_failure" and a["athlete"] == "sqbad"
+        ]
+
+    (alert, *_) = wait_for(run_failure_for_sqbad, 60, "sqbad's run_failure alert", proc.tail)
+    assert alert["subject"] == "bronze/journal_entries"
+    assert "journal_log.jsonl" in alert["text"] or "JSON" in alert["text"]
+    batches = [r for r in runs(instance, since) if r.job_name == "athlete_batch"]
+    assert len(batches) == 1
+    first = batches[0]
+    config = first.run_config["ops"]["update_athletes"]["config"]
+    assert sorted(config["athletes"]) == sorted([*good, "sqbad"])
+    assert first.status == dg.DagsterRunStatus.FAILURE  # it names sqbad's failure
+    # every good athlete's partitions were recorded by that one run, per asset
+    done = materializations(instance, [first.run_id])
+    for athlete in good:
+        assert {(k.to_user_string(), athlete) for k in JOURNAL_AND_DOWNSTREAM} <= done
+        assert list((tree.inbox / athlete).iterdir()) == []
+        assert (
+            forecast(tree, athlete)["for_date"] == (yesterday() + dt.timedelta(days=1)).isoformat()
+        )
+    assert not any(a == "sqbad" and not k.startswith("bronze/") for k, a in done)
+    assert not [
+        a
+        for a in read_alerts(tree.data)
+        if a["kind"] == "run_failure" and a["status"] == "firing" and a["athlete"] in good
+    ]
+    # sqbad's file is retried alone (an asset run), then reported stuck; never lost
+    wait_for(
+        lambda: [
+            a
+            for a in read_alerts(tree.data)
+            if a["kind"] == "stuck_file" and a["athlete"] == "sqbad"
+        ],
+        120,
+        "sqbad's stuck_file alert",
+        proc.tail,
+    )
+    retries = [r for r in runs(instance, since) if r.tags.get("athlete") == "sqbad"]
+    assert len(retries) == 1 and retries[0].job_name == "athlete_assets"
+    assert (tree.inbox / "sqbad" / f"{yesterday()}.md").exists()
+    settle_runs = wait_for(lambda: quiet(instance), 60, "runs to finish", proc.tail)
+    assert settle_runs

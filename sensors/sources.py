@@ -1,19 +1,35 @@
 """The sources sensor: changed wearable exports re-run only the athletes they change."""
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 
 import dagster as dg
 
 from alerts.guard import guarded
-from assets import ATHLETES, ATHLETES_PARTITIONS, READINGS_AND_DOWNSTREAM
+from assets import (
+    ATHLETE_JOB,
+    ATHLETES,
+    ATHLETES_PARTITIONS,
+    BATCH_JOB,
+    READINGS_AND_DOWNSTREAM,
+    athlete_assets_job,
+)
+from assets.batch import BATCH_OP, athlete_batch_job
 from hrv.alertlog import make_alert, record_alert, rejected_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
-from sensors.common import RUN_MAX_RUNTIME_SECONDS, active_athletes
+from sensors.common import (
+    RUN_MAX_RUNTIME_SECONDS,
+    BatchSettings,
+    active_athletes,
+    batch_runtime,
+    chunks,
+)
 
 SOURCES_STATUS_FILE = "sources_status.json"
 
@@ -27,6 +43,7 @@ def run_request(run: SourceRun) -> dg.RunRequest:
     days = run.changed_days
     return dg.RunRequest(
         run_key=run.run_key,
+        job_name=ATHLETE_JOB,
         partition_key=run.athlete,
         asset_selection=list(READINGS_AND_DOWNSTREAM),
         tags={
@@ -40,9 +57,27 @@ def run_request(run: SourceRun) -> dg.RunRequest:
     )
 
 
+def batch_request(runs: list[SourceRun]) -> dg.RunRequest:
+    """Several athletes' changed readings in one run (assets/batch.py)."""
+    athletes = [r.athlete for r in runs]
+    digest = hashlib.sha256("\n".join(r.run_key for r in runs).encode()).hexdigest()[:16]
+    config = {"athletes": athletes, "trigger": "sources"}
+    return dg.RunRequest(
+        run_key=f"sources-batch:{digest}",
+        job_name=BATCH_JOB,
+        run_config={"ops": {BATCH_OP: {"config": config}}},
+        tags={
+            "hrv/trigger": "sources",
+            "hrv/batch": str(len(athletes)),
+            "hrv/changed_days": str(sum(len(r.changed_days) for r in runs)),
+            "dagster/max_runtime": batch_runtime(len(athletes)),
+        },
+    )
+
+
 @dg.sensor(
     name="sources_sensor",
-    target=dg.AssetSelection.assets(*READINGS_AND_DOWNSTREAM),
+    jobs=[athlete_assets_job, athlete_batch_job],
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -60,9 +95,16 @@ def sources_sensor(
     Exports are read once settled and content-hashed: a touched but identical export, or
     one whose readings are already stored, triggers nothing. A malformed export is left in
     place (it belongs to the sync tool), reported once per version as `rejected_file`, and
-    listed in `data/sources_status.json`; other exports and athletes go on.
+    listed in `data/sources_status.json`; other exports and athletes go on. When 4 or
+    more athletes change in one tick (a squad syncing), they share batch runs
+    (`athlete_batch`, as the inbox sensor does).
     """
     started = time.monotonic()
+    batching = BatchSettings.from_env()
+    limits = sources.limits()
+    limits = dataclasses.replace(
+        limits, max_runs_per_tick=batching.athletes_per_tick(limits.max_runs_per_tick)
+    )
     active = active_athletes(context.instance)
     tick = plan_sources_tick(
         sources.scan(),
@@ -73,7 +115,7 @@ def sources_sensor(
         parse=sources.parse,
         content_hash=sources.content_hash,
         stored_readings=lambda athlete: AthleteStore(store.path, athlete).readings(),
-        limits=sources.limits(),
+        limits=limits,
         pending_journals={
             c.folder_athlete
             for c in inbox.scan()
@@ -101,7 +143,10 @@ def sources_sensor(
         )
     known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
     new_athletes = sorted({r.athlete for r in tick.runs} - known)
-    requests = [run_request(r) for r in tick.runs]
+    if batching.batched(len(tick.runs)):
+        requests = [batch_request(group) for group in chunks(tick.runs, batching.size)]
+    else:
+        requests = [run_request(r) for r in tick.runs]
     for r in tick.runs:
         context.log.info(
             f"{r.athlete}: {len(r.changed_days)} day(s) changed "

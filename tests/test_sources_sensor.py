@@ -282,3 +282,17 @@ def test_athletes_with_pending_journals_wait_for_their_inbox_run(tmp_path):
     assert [r.athlete for r in t.runs] == ["bob"]
     assert t.pending == {"athlete ann": "waiting for pending journal files"}
     assert "ann" in t.state["dirty"]  # decided on a later tick
+
+
+def test_a_squad_syncing_at_once_shares_batch_runs(tree, instance, fresh_caches, monkeypatch):
+    monkeypatch.setenv("HRV_BATCH_SIZE", "3")
+    athletes = [f"a{i}" for i in range(5)]
+    for a in athletes:
+        export(tree.sources / a / "hrv.csv", [("2026-01-01", 50), ("2026-01-02", 51)])
+    store_as_pipeline_would(tree.data, tree.sources, "a4")  # a4's readings are stored
+    result = sources_sensor(sensor_ctx(tree, instance))
+    assert [r.job_name for r in result.run_requests] == ["athlete_batch", "athlete_batch"]
+    configs = [r.run_config["ops"]["update_athletes"]["config"] for r in result.run_requests]
+    assert [c["athletes"] for c in configs] == [["a0", "a1"], ["a2", "a3"]]
+    assert {c["trigger"] for c in configs} == {"sources"}
+    assert [r.tags["hrv/changed_days"] for r in result.run_requests] == ["4", "4"]

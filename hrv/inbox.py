@@ -85,6 +85,26 @@ def _candidate(path: Path, rel: str, folder: str | None) -> Candidate:
     return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns)
 
 
+def inbox_fingerprint(inbox: Path) -> tuple[tuple[str, int], ...]:
+    """The modification times of the inbox and its athlete folders (not the archives).
+
+    A file dropped, renamed into place or removed changes its folder's mtime, so a
+    changed fingerprint means "scan again"; it costs one stat per folder, whatever the
+    number of files waiting.
+    """
+    try:
+        out = [("", inbox.stat().st_mtime_ns)]
+        with os.scandir(inbox) as top:
+            for entry in top:
+                if entry.name in (PROCESSED, REJECTED) or entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    out.append((entry.name, entry.stat(follow_symlinks=False).st_mtime_ns))
+    except OSError:
+        return ()
+    return tuple(sorted(out))
+
+
 def scan_inbox(inbox: Path) -> list[Candidate]:
     """Every file under the inbox except the processed/ and rejected/ archives.
 

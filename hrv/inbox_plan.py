@@ -39,6 +39,8 @@ class InboxLimits:
     max_files_per_run: int = 1000
     max_rejects_per_tick: int = 500
     parse_budget_seconds: float = 8.0
+    # an idle tick keeps watching the inbox this long before it returns (see the sensor)
+    poll_seconds: float = 4.0
 
 
 @dataclass
@@ -58,6 +60,10 @@ class TickPlan:
     athletes_seen: set[str] = field(default_factory=set)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel -> status
     state: dict[str, Any] = field(default_factory=dict)
+
+    def idle(self) -> bool:
+        """Nothing to do this tick: no run, reject, archive or stuck report."""
+        return not (self.runs or self.rejects or self.duplicates or self.newly_stuck)
 
     def summary(self) -> str:
         reasons: dict[str, int] = {}

@@ -58,6 +58,11 @@ class InboxResource(dg.ConfigurableResource):
         description="Runs tried for a pending file before it is reported stuck; default "
         "$HRV_INBOX_MAX_ATTEMPTS, else 3.",
     )
+    poll_seconds: float | None = Field(
+        default=None,
+        description="An idle sensor tick keeps watching the inbox this long for a new "
+        "file before it returns (0: off); default $HRV_INBOX_POLL_SECONDS, else 4.",
+    )
 
     @property
     def path(self) -> Path:
@@ -71,6 +76,7 @@ class InboxResource(dg.ConfigurableResource):
         return InboxLimits(
             settle_seconds=_number(self.settle_seconds, "HRV_INBOX_SETTLE_SECONDS", 2.0),
             max_attempts=int(_number(self.max_attempts, "HRV_INBOX_MAX_ATTEMPTS", 3)),
+            poll_seconds=max(0.0, _number(self.poll_seconds, "HRV_INBOX_POLL_SECONDS", 4.0)),
         )
 
     def scan(self) -> list[inbox_files.Candidate]:

@@ -22,7 +22,8 @@ from assets import (
 from assets.batch import BATCH_OP, athlete_batch_job
 from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
 from hrv.fsutil import write_json_atomic
-from hrv.inbox_plan import ParseCache, RunPlan, load_state, plan_tick, settle_wait
+from hrv.inbox import inbox_fingerprint
+from hrv.inbox_plan import ParseCache, RunPlan, TickPlan, load_state, plan_tick, settle_wait
 from hrv.store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource
 from sensors.common import (
@@ -35,6 +36,7 @@ from sensors.common import (
 
 JOURNAL_OP = "bronze__journal_entries"
 INBOX_STATUS_FILE = "inbox_status.json"
+POLL_INTERVAL_SECONDS = 0.2
 
 # Validation results survive between ticks in the code server process: a settled file
 # is parsed once, so a tick over 10,000 pending files costs a directory scan, not
@@ -143,24 +145,40 @@ def inbox_sensor(
     limits = dataclasses.replace(
         limits, max_runs_per_tick=batching.athletes_per_tick(limits.max_runs_per_tick)
     )
-    active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
-    candidates = inbox.scan()
-    wait = settle_wait(candidates, time.time(), limits.settle_seconds)
-    if wait > 0:  # a file was just dropped: let it settle now rather than next tick
-        time.sleep(min(wait, limits.settle_seconds + 0.05))
-        active = active_athletes(context.instance)
+
+    def plan_now() -> TickPlan:
+        active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
         candidates = inbox.scan()
-    plan = plan_tick(
-        candidates,
-        now=time.time(),
-        state=load_state(context.cursor),
-        active_athletes=active,
-        parse=inbox.parse,
-        restat=inbox.restat,
-        cache=PARSE_CACHE,
-        limits=limits,
-        current_entries=lambda athlete: current_entries(store.path, athlete),
-    )
+        wait = settle_wait(candidates, time.time(), limits.settle_seconds)
+        if wait > 0:  # a file was just dropped: let it settle now rather than next tick
+            time.sleep(min(wait, limits.settle_seconds + 0.05))
+            active = active_athletes(context.instance)
+            candidates = inbox.scan()
+        return plan_tick(
+            candidates,
+            now=time.time(),
+            state=load_state(context.cursor),
+            active_athletes=active,
+            parse=inbox.parse,
+            restat=inbox.restat,
+            cache=PARSE_CACHE,
+            limits=limits,
+            current_entries=lambda athlete: current_entries(store.path, athlete),
+        )
+
+    fingerprint = inbox_fingerprint(inbox.path)
+    plan = plan_now()
+    # Nothing to do: keep watching the folders (one stat each) for a while instead of
+    # returning and being called again only ~5 s later, so a file dropped now is taken
+    # within ~0.2 s + its settle time. An idle plan changed nothing, so planning again
+    # from the same cursor is the same tick, one look later.
+    if plan.idle() and limits.poll_seconds > 0:
+        deadline = time.monotonic() + limits.poll_seconds
+        while time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL_SECONDS)
+            if inbox_fingerprint(inbox.path) != fingerprint:
+                plan = plan_now()
+                break
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for candidate, result in plan.rejects:
         athlete = candidate.folder_athlete or (result.athletes[0] if result.athletes else None)

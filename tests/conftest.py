@@ -31,7 +31,8 @@ class Tree:
 
     def resources(self) -> dict:
         return {
-            "inbox": InboxResource(inbox_dir=str(self.inbox), default_athlete="me"),
+            # an idle inbox tick would otherwise keep watching for 4 s (tested on its own)
+            "inbox": InboxResource(inbox_dir=str(self.inbox), default_athlete="me", poll_seconds=0),
             "sources": SourcesResource(sources_dir=str(self.sources), default_athlete="me"),
             "store": DataStoreResource(data_dir=str(self.data)),
         }

@@ -382,3 +382,54 @@ def test_batching_can_be_turned_off(sensor_env, monkeypatch):
     result = evaluate(tree, instance)
     assert len(result.run_requests) == 5
     assert {r.job_name for r in result.run_requests} == {"athlete_assets"}
+
+
+def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_env):
+    import threading
+
+    from resources import DataStoreResource, InboxResource
+
+    tree, instance = sensor_env
+    resources = {
+        "inbox": InboxResource(
+            inbox_dir=str(tree.inbox), default_athlete="me", settle_seconds=0.3, poll_seconds=3
+        ),
+        "store": DataStoreResource(data_dir=str(tree.data)),
+    }
+    drop_at = {}
+
+    def drop_later():
+        time.sleep(0.8)
+        drop_at["t"] = time.monotonic()
+        drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"), age=False)
+
+    threading.Thread(target=drop_later).start()
+    t0 = time.monotonic()
+    result = inbox_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    returned = time.monotonic()
+    (request,) = result.run_requests
+    assert request.partition_key == "ann"
+    # taken in this tick, right after settling: not at the end of the watch window
+    assert returned - drop_at["t"] < 0.3 + 0.2 + 1.0
+    assert returned - t0 < 3
+    # the run archived the file; with nothing dropped, a tick watches the whole window
+    (tree.inbox / "ann" / "2026-01-01.md").unlink()
+    t1 = time.monotonic()
+    idle = inbox_sensor(
+        dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor)
+    )
+    assert idle.run_requests == [] and time.monotonic() - t1 >= 3
+    assert "inbox empty" in idle.skip_reason.skip_message
+
+
+def test_inbox_fingerprint_sees_drops_not_archives(tmp_path):
+    from hrv.inbox import inbox_fingerprint
+
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "processed" / "ann").mkdir(parents=True)
+    before = inbox_fingerprint(tmp_path)
+    time.sleep(0.01)
+    (tmp_path / "processed" / "ann" / "old.md").write_text("x")
+    assert inbox_fingerprint(tmp_path) == before
+    (tmp_path / "ann" / "new.md").write_text("x")
+    assert inbox_fingerprint(tmp_path) != before

@@ -172,13 +172,15 @@ def inbox_sensor(
     # returning and being called again only ~5 s later, so a file dropped now is taken
     # within ~0.2 s + its settle time. An idle plan changed nothing, so planning again
     # from the same cursor is the same tick, one look later.
+    # A change that leaves the plan idle (a run archiving its files) keeps the watch on.
     if plan.idle() and limits.poll_seconds > 0:
         deadline = time.monotonic() + limits.poll_seconds
-        while time.monotonic() < deadline:
+        while plan.idle() and time.monotonic() < deadline:
             time.sleep(POLL_INTERVAL_SECONDS)
-            if inbox_fingerprint(inbox.path) != fingerprint:
+            now_fingerprint = inbox_fingerprint(inbox.path)
+            if now_fingerprint != fingerprint:
+                fingerprint = now_fingerprint
                 plan = plan_now()
-                break
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for candidate, result in plan.rejects:
         athlete = candidate.folder_athlete or (result.athletes[0] if result.athletes else None)

@@ -433,3 +433,36 @@ def test_inbox_fingerprint_sees_drops_not_archives(tmp_path):
     assert inbox_fingerprint(tmp_path) == before
     (tmp_path / "ann" / "new.md").write_text("x")
     assert inbox_fingerprint(tmp_path) != before
+
+
+def test_the_watch_outlasts_a_change_that_leaves_nothing_to_do(sensor_env):
+    import threading
+
+    from resources import DataStoreResource, InboxResource
+
+    tree, instance = sensor_env
+    resources = {
+        "inbox": InboxResource(
+            inbox_dir=str(tree.inbox), default_athlete="me", settle_seconds=0.3, poll_seconds=4
+        ),
+        "store": DataStoreResource(data_dir=str(tree.data)),
+    }
+    # ann's file waits for her run in progress: nothing to do, the tick watches
+    ann = drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="athlete_assets", status=dg.DagsterRunStatus.STARTED, tags={"athlete": "ann"}
+        )
+    )
+
+    def meanwhile():
+        time.sleep(0.6)
+        ann.unlink()  # her run archives it: a change, still nothing to do
+        time.sleep(0.6)
+        drop(tree.inbox / "bob" / "2026-01-01.md", md("2026-01-01"), age=False)
+
+    threading.Thread(target=meanwhile).start()
+    t0 = time.monotonic()
+    result = inbox_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in result.run_requests] == ["bob"]
+    assert time.monotonic() - t0 < 3

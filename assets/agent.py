@@ -49,10 +49,7 @@ def agent_forecast(
     recommendation (train_hard, train_moderate, train_easy or rest) and the athlete's
     own guess: `data/outputs/<athlete>/agent_forecast.json`.
     """
-    return materialize(
-        forecast_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(forecast_step, context, store)
 
 
 def forecast_step(work: AthleteWork) -> StepOutput:

@@ -74,8 +74,7 @@ def journal_entries(
     with `<name>.error.json`. A new file for an existing day supersedes the old entry
     (kept in the log); identical content changes nothing.
     """
-    work = AthleteWork(context.partition_key, store, context.log, inbox=inbox, files=config.files)
-    return materialize(journal_step(work), context.partition_key)
+    return materialize(journal_step, context, store, inbox=inbox, files=config.files)
 
 
 def journal_step(work: AthleteWork) -> StepOutput:
@@ -190,8 +189,7 @@ def wearable_readings(
     (generic CSV, WHOOP, Oura, Garmin, Apple Health). rMSSD and Apple's SDNN are stored as
     separate metrics and never mixed. Stored in `data/store/<athlete>/readings.csv`.
     """
-    work = AthleteWork(context.partition_key, store, context.log, sources=sources)
-    return materialize(readings_step(work), context.partition_key)
+    return materialize(readings_step, context, store, sources=sources)
 
 
 def readings_step(work: AthleteWork) -> StepOutput:

@@ -109,9 +109,18 @@ def check_result(
     )
 
 
-def materialize(out: StepOutput, athlete: str) -> dg.MaterializeResult:
-    """An asset run's result for one athlete's partition."""
+def materialize(
+    step: Callable[[AthleteWork], StepOutput],
+    context: dg.AssetExecutionContext,
+    store: DataStoreResource,
+    **folders: Any,
+) -> dg.MaterializeResult:
+    """Run ``step`` for the run's athlete partition; its output as the asset's result."""
+    work = AthleteWork(context.partition_key, store, context.log, **folders)
+    out = step(work)
     return dg.MaterializeResult(
         metadata=out.metadata,
-        check_results=[check_result(c.name, c.outcome, c.severity, athlete) for c in out.checks],
+        check_results=[
+            check_result(c.name, c.outcome, c.severity, work.athlete) for c in out.checks
+        ],
     )

@@ -53,10 +53,7 @@ def hrv_model(context: dg.AssetExecutionContext, store: DataStoreResource) -> dg
     journal + load features. Below 14 valid days: cold start, baseline only. Writes
     `training_metrics.json` (selected model, every candidate's MAE, the baselines' MAE).
     """
-    return materialize(
-        model_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(model_step, context, store)
 
 
 def model_step(work: AthleteWork) -> StepOutput:
@@ -108,10 +105,7 @@ def model_predictions(
     Intervals come from each model's own backtest residuals. The selected model is
     flagged. Written to `model_predictions.json` only when the range check passes.
     """
-    return materialize(
-        predictions_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(predictions_step, context, store)
 
 
 def predictions_step(work: AthleteWork) -> StepOutput:
@@ -163,10 +157,7 @@ def predictions_registry(
     user_guess_ms, role (selected or baseline). A re-run with unchanged inputs appends
     nothing; a changed forecast for the same morning appends a new row.
     """
-    return materialize(
-        registry_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(registry_step, context, store)
 
 
 def registry_step(work: AthleteWork) -> StepOutput:
@@ -220,10 +211,7 @@ def reconciliation(
     MAE, bias and interval coverage of the selected model, the baselines and the
     athlete's own guesses, over the last 7, 28 and all days: `reconciliation.json`.
     """
-    return materialize(
-        reconciliation_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(reconciliation_step, context, store)
 
 
 def reconciliation_step(work: AthleteWork) -> StepOutput:
@@ -261,10 +249,7 @@ def intelligence_summary(
     """The athlete at a glance: latest rMSSD, baseline vs normal range, CV, load ratio,
     trend, model skill and reconciliation, plus a chart of the last 120 days
     (`intelligence_summary.json` + `.png`)."""
-    return materialize(
-        summary_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(summary_step, context, store)
 
 
 def summary_step(work: AthleteWork) -> StepOutput:

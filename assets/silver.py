@@ -49,10 +49,7 @@ def daily_features(
     load and their ratio, and the journal's self-reports. The label is the next
     morning's ln rMSSD. Stored in `data/store/<athlete>/features.csv`.
     """
-    return materialize(
-        features_step(AthleteWork(context.partition_key, store, context.log)),
-        context.partition_key,
-    )
+    return materialize(features_step, context, store)
 
 
 def features_step(work: AthleteWork) -> StepOutput:

@@ -4,7 +4,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 
@@ -33,8 +33,9 @@ def run_athletes(run: dg.DagsterRun) -> list[str]:
     if "athlete" in run.tags:
         return [run.tags["athlete"]]
     if run.job_name == BATCH_JOB:
-        config = (run.run_config or {}).get("ops", {}).get(BATCH_OP, {}).get("config", {})
-        return list(config.get("athletes", []))
+        run_config: dict[str, Any] = dict(run.run_config or {})
+        config = run_config.get("ops", {}).get(BATCH_OP, {}).get("config", {})
+        return [str(a) for a in config.get("athletes", [])]
     return []
 
 

@@ -36,8 +36,8 @@ def embedded_home(path: Path) -> Path:
         instance.get_runs(limit=1)
         instance.get_dynamic_partitions("athletes")
         instance.all_instigator_state()
-        instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION), limit=1
+        instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["bronze", "journal_entries"])), limit=1
         )
     return path
 

@@ -113,10 +113,11 @@ def materialize(
     step: Callable[[AthleteWork], StepOutput],
     context: dg.AssetExecutionContext,
     store: DataStoreResource,
-    **folders: Any,
+    **inputs: Any,
 ) -> dg.MaterializeResult:
-    """Run ``step`` for the run's athlete partition; its output as the asset's result."""
-    work = AthleteWork(context.partition_key, store, context.log, **folders)
+    """Run ``step`` for the run's athlete partition; its output as the asset's result.
+    ``inputs`` are the other AthleteWork fields the step needs (inbox, sources, files)."""
+    work = AthleteWork(context.partition_key, store, context.log, **inputs)
     out = step(work)
     return dg.MaterializeResult(
         metadata=out.metadata,

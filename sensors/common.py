@@ -1,5 +1,6 @@
 """Helpers shared by the sensors: runs in progress, and grouping athletes into runs."""
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -99,3 +100,28 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
 
 def batch_runtime(n_athletes: int) -> str:
     return str(int(RUN_MAX_RUNTIME_SECONDS) + BATCH_SECONDS_PER_ATHLETE * n_athletes)
+
+
+def batch_run_request(
+    trigger: str,
+    members: Sequence[tuple[str, str]],
+    config: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> dg.RunRequest:
+    """One batch run (assets/batch.py) for ``members``: (athlete, that athlete's own run
+    key). The batch's run key derives from theirs, attempts included, so a retry of the
+    same files is a new run and the same tick repeated is not."""
+    athletes = [athlete for athlete, _ in members]
+    digest = hashlib.sha256("\n".join(key for _, key in members).encode()).hexdigest()[:16]
+    batch_config = {"athletes": athletes, "trigger": trigger, **(config or {})}
+    return dg.RunRequest(
+        run_key=f"{trigger}-batch:{digest}",
+        job_name=BATCH_JOB,
+        run_config={"ops": {BATCH_OP: {"config": batch_config}}},
+        tags={
+            "hrv/trigger": trigger,
+            "hrv/batch": str(len(athletes)),
+            "dagster/max_runtime": batch_runtime(len(athletes)),
+            **(tags or {}),
+        },
+    )

@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -14,12 +13,11 @@ from assets import (
     ATHLETE_JOB,
     ATHLETES,
     ATHLETES_PARTITIONS,
-    BATCH_JOB,
     JOURNAL_AND_DOWNSTREAM,
     READINGS_KEY,
     athlete_assets_job,
 )
-from assets.batch import BATCH_OP, athlete_batch_job
+from assets.batch import athlete_batch_job
 from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.inbox import inbox_fingerprint
@@ -30,7 +28,7 @@ from sensors.common import (
     RUN_MAX_RUNTIME_SECONDS,
     BatchSettings,
     active_athletes,
-    batch_runtime,
+    batch_run_request,
     chunks,
 )
 
@@ -84,24 +82,11 @@ def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
 
 def batch_request(plans: list[RunPlan], with_readings: list[str]) -> dg.RunRequest:
     """Several athletes in one run (assets/batch.py): same files, same attempts."""
-    athletes = [p.athlete for p in plans]
-    digest = hashlib.sha256("\n".join(p.run_key for p in plans).encode()).hexdigest()[:16]
-    config = {
-        "athletes": athletes,
-        "trigger": "inbox",
-        "files": {p.athlete: p.files for p in plans},
-        "with_readings": with_readings,
-    }
-    return dg.RunRequest(
-        run_key=f"inbox-batch:{digest}",
-        job_name=BATCH_JOB,
-        run_config={"ops": {BATCH_OP: {"config": config}}},
-        tags={
-            "hrv/trigger": "inbox",
-            "hrv/batch": str(len(athletes)),
-            "hrv/files": str(sum(len(p.files) for p in plans)),
-            "dagster/max_runtime": batch_runtime(len(athletes)),
-        },
+    return batch_run_request(
+        "inbox",
+        [(p.athlete, p.run_key) for p in plans],
+        config={"files": {p.athlete: p.files for p in plans}, "with_readings": with_readings},
+        tags={"hrv/files": str(sum(len(p.files) for p in plans))},
     )
 
 

@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import time
 
@@ -13,11 +12,10 @@ from assets import (
     ATHLETE_JOB,
     ATHLETES,
     ATHLETES_PARTITIONS,
-    BATCH_JOB,
     READINGS_AND_DOWNSTREAM,
     athlete_assets_job,
 )
-from assets.batch import BATCH_OP, athlete_batch_job
+from assets.batch import athlete_batch_job
 from hrv.alertlog import make_alert, record_alert, rejected_file_alert
 from hrv.fsutil import write_json_atomic
 from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
@@ -27,7 +25,7 @@ from sensors.common import (
     RUN_MAX_RUNTIME_SECONDS,
     BatchSettings,
     active_athletes,
-    batch_runtime,
+    batch_run_request,
     chunks,
 )
 
@@ -59,19 +57,10 @@ def run_request(run: SourceRun) -> dg.RunRequest:
 
 def batch_request(runs: list[SourceRun]) -> dg.RunRequest:
     """Several athletes' changed readings in one run (assets/batch.py)."""
-    athletes = [r.athlete for r in runs]
-    digest = hashlib.sha256("\n".join(r.run_key for r in runs).encode()).hexdigest()[:16]
-    config = {"athletes": athletes, "trigger": "sources"}
-    return dg.RunRequest(
-        run_key=f"sources-batch:{digest}",
-        job_name=BATCH_JOB,
-        run_config={"ops": {BATCH_OP: {"config": config}}},
-        tags={
-            "hrv/trigger": "sources",
-            "hrv/batch": str(len(athletes)),
-            "hrv/changed_days": str(sum(len(r.changed_days) for r in runs)),
-            "dagster/max_runtime": batch_runtime(len(athletes)),
-        },
+    return batch_run_request(
+        "sources",
+        [(r.athlete, r.run_key) for r in runs],
+        tags={"hrv/changed_days": str(sum(len(r.changed_days) for r in runs))},
     )
 
 

@@ -26,12 +26,12 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 
 run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000, plus the inbox watcher
 	mkdir -p $(HRV_INBOX_DIR) $(HRV_SOURCES_DIR) $(HRV_DATA_DIR)
-	$(BIN)/python -m hrv.watcher & WATCHER=$$!; \
+	$(BIN)/python -m hrv.cli.watcher & WATCHER=$$!; \
 	trap 'kill $$WATCHER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 watch: install  ## only the inbox watcher: instant accepted/rejected feedback per dropped file
-	$(BIN)/python -m hrv.watcher
+	$(BIN)/python -m hrv.cli.watcher
 
 demo: install  ## drop ~180 days of realistic journals and exports for 4 athletes
 	$(BIN)/python -m hrv.demo

@@ -7,8 +7,8 @@ import dagster as dg
 
 from alerts.slack import SlackResource
 from assets import ATHLETES_PARTITIONS
-from hrv.briefing import build_briefing
-from hrv.freshness import FreshnessSettings
+from hrv.alerting.briefing import build_briefing
+from hrv.intake.freshness import FreshnessSettings
 from resources.folders import DataStoreResource
 
 

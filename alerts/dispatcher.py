@@ -6,7 +6,7 @@ import dagster as dg
 
 from alerts.guard import guarded
 from alerts.slack import SlackResource
-from hrv.alerting import Outbox, deliver
+from hrv.alerting.book import Outbox, deliver
 from resources.folders import DataStoreResource
 
 SLACK_STATUS_FILE = "slack_status.json"

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hrv.alertlog import make_alert, record_alert
-from hrv.fsutil import write_json_atomic
+from hrv.alerting.catalogue import make_alert, record_alert
+from hrv.storage.files import write_json_atomic
 
 HEALTH_FILE = "sensor_health.json"
 FAILURES_BEFORE_ALERT = 3

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hrv.alertlog import make_alert, record_alert
+from hrv.alerting.catalogue import make_alert, record_alert
 from resources.folders import DataStoreResource
 
 WILL_RETRY_TAG = "dagster/will_retry"

@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from hrv.alerting import SendOutcome
-from hrv.slack_format import build_message
+from hrv.alerting.book import SendOutcome
+from hrv.alerting.slack_format import build_message
 
 # Answers after which retrying cannot help until someone fixes the configuration.
 PERMANENT_ERRORS = frozenset(

@@ -17,7 +17,8 @@ from assets.common import (
 )
 from assets.gold import model_predictions
 from assets.silver import daily_features
-from hrv import pipeline, quality
+from hrv import pipeline
+from hrv.analytics import quality
 from resources.folders import DataStoreResource
 
 FORECAST_KEY = dg.AssetKey(["agent", "agent_forecast"])

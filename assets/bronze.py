@@ -16,8 +16,10 @@ from assets.common import (
     data_step,
     materialize,
 )
-from hrv import freshness, pipeline, quality
-from hrv.store import AthleteStore
+from hrv import pipeline
+from hrv.analytics import quality
+from hrv.intake import freshness
+from hrv.storage.athlete_store import AthleteStore
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
 
 JOURNAL_KEY = dg.AssetKey(["bronze", "journal_entries"])

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
-from hrv.quality import CheckOutcome
+from hrv.analytics.quality import CheckOutcome
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
 
 # Per-athlete check results need partitioned check specs, a preview feature in Dagster

@@ -17,9 +17,10 @@ from assets.common import (
     materialize,
 )
 from assets.silver import daily_features
-from hrv import pipeline, quality
-from hrv.registry import read_registry, verify_registry
-from hrv.store import outputs_dir
+from hrv import pipeline
+from hrv.analytics import quality
+from hrv.storage.athlete_store import outputs_dir
+from hrv.storage.registry import read_registry, verify_registry
 from resources.folders import DataStoreResource
 
 MODEL_KEY = dg.AssetKey(["gold", "hrv_model"])

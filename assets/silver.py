@@ -14,9 +14,10 @@ from assets.common import (
     data_step,
     materialize,
 )
-from hrv import pipeline, quality
-from hrv.features import finite_or_none
-from hrv.store import AthleteStore
+from hrv import pipeline
+from hrv.analytics import quality
+from hrv.analytics.features import finite_or_none
+from hrv.storage.athlete_store import AthleteStore
 from resources.folders import DataStoreResource
 
 FEATURES_KEY = dg.AssetKey(["silver", "daily_features"])

@@ -14,8 +14,8 @@ import dagster as dg  # noqa: E402
 
 from assets import ALL_ASSETS, JOURNAL_AND_DOWNSTREAM  # noqa: E402
 from benchmarks.run import history  # noqa: E402
-from hrv.journal import JournalEntry  # noqa: E402
-from hrv.store import AthleteStore, IncomingEntry  # noqa: E402
+from hrv.intake.journal import JournalEntry  # noqa: E402
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry  # noqa: E402
 from resources import DataStoreResource, InboxResource, SourcesResource  # noqa: E402
 
 IMPORTED = time.perf_counter()

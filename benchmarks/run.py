@@ -20,11 +20,11 @@ from pathlib import Path
 import dagster as dg
 
 from benchmarks.stock import definitions as stock_defs
+from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
+from hrv.analytics.models import LEARNED, _fit, _predict, fit_final, select_model, training_rows
 from hrv.demo import SQUAD, simulate
-from hrv.features import build_daily_features, journal_frame, readings_frame
-from hrv.journal import JournalEntry
-from hrv.models import LEARNED, _fit, _predict, fit_final, select_model, training_rows
-from hrv.store import AthleteStore, IncomingEntry
+from hrv.intake.journal import JournalEntry
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry
 from sensors.inbox import PARSE_CACHE, inbox_sensor
 from tests.conftest import Tree
 from tests.e2e.harness import BIN, ROOT, DagsterProcess, embedded_home, wait_for

@@ -17,18 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from hrv import inbox as inbox_mod
-from hrv.alertlog import record_alert, rejected_file_alert
-from hrv.features import (
+from hrv.alerting.catalogue import record_alert, rejected_file_alert
+from hrv.analytics.features import (
     build_daily_features,
     finite_or_none,
     journal_frame,
     readings_frame,
 )
-from hrv.forecast import recommend
-from hrv.fsutil import write_json_atomic, write_text_atomic
-from hrv.journal import is_ignored_name
-from hrv.models import (
+from hrv.analytics.models import (
     BASELINES,
     INTERVAL_LEVEL,
     SelectionResult,
@@ -36,10 +32,19 @@ from hrv.models import (
     predict_next,
     select_model,
 )
-from hrv.reconcile import reconcile
-from hrv.registry import BASELINE, SELECTED, append_forecasts, read_registry
-from hrv.sources import SOURCE_SUFFIXES, SourceParseResult, merge_readings, parse_source_file
-from hrv.store import AthleteStore, IncomingEntry, IngestSummary, outputs_dir
+from hrv.analytics.recommend import recommend
+from hrv.analytics.reconcile import reconcile
+from hrv.intake import inbox as inbox_mod
+from hrv.intake.journal import is_ignored_name
+from hrv.intake.wearables import (
+    SOURCE_SUFFIXES,
+    SourceParseResult,
+    merge_readings,
+    parse_source_file,
+)
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry, IngestSummary, outputs_dir
+from hrv.storage.files import write_json_atomic, write_text_atomic
+from hrv.storage.registry import BASELINE, SELECTED, append_forecasts, read_registry
 
 TRAINING_METRICS = "training_metrics.json"
 MODEL_PREDICTIONS = "model_predictions.json"
@@ -469,7 +474,7 @@ def summarize(data_dir: Path, athlete: str) -> dict[str, Any]:
     }
     out = outputs_dir(data_dir, athlete)
     write_json_atomic(out / INTELLIGENCE_SUMMARY, doc)
-    from hrv.chart import render_chart
+    from hrv.analytics.chart import render_chart
 
     registry, _ = registry_paths(data_dir, athlete)
     render_chart(frame, read_registry(registry), athlete, out / INTELLIGENCE_CHART)

@@ -11,13 +11,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from hrv import inbox as inbox_files
-from hrv.freshness import FreshnessSettings
-from hrv.fsutil import sha256_file
-from hrv.inbox_plan import InboxLimits
-from hrv.journal import JournalParseResult
-from hrv.sources import SourceParseResult, parse_source_file
-from hrv.sources_plan import SourceFile, SourceLimits, scan_sources
+from hrv.intake import inbox as inbox_files
+from hrv.intake.freshness import FreshnessSettings
+from hrv.intake.journal import JournalParseResult
+from hrv.intake.wearables import SourceParseResult, parse_source_file
+from hrv.planning.inbox_tick import InboxLimits
+from hrv.planning.sources_tick import SourceFile, SourceLimits, scan_sources
+from hrv.storage.files import sha256_file
 
 
 def _resolve(value: str | None, env: str, default: str) -> Path:

@@ -10,9 +10,9 @@ import dagster as dg
 from alerts.guard import guarded
 from assets import ATHLETES_PARTITIONS, READINGS_KEY
 from assets import check_names as C
-from hrv import freshness
-from hrv.alertlog import make_alert, record_alert
-from hrv.store import AthleteStore
+from hrv.alerting.catalogue import make_alert, record_alert
+from hrv.intake import freshness
+from hrv.storage.athlete_store import AthleteStore
 from resources.folders import DataStoreResource, SourcesResource
 
 DEFAULT_INTERVAL_SECONDS = 60.0

@@ -18,11 +18,18 @@ from assets import (
     athlete_assets_job,
 )
 from assets.batch import athlete_batch_job
-from hrv.alertlog import record_alert, rejected_file_alert, stuck_file_alert
-from hrv.fsutil import write_json_atomic
-from hrv.inbox import inbox_fingerprint
-from hrv.inbox_plan import ParseCache, RunPlan, TickPlan, load_state, plan_tick, settle_wait
-from hrv.store import AthleteStore
+from hrv.alerting.catalogue import record_alert, rejected_file_alert, stuck_file_alert
+from hrv.intake.inbox import inbox_fingerprint
+from hrv.planning.inbox_tick import (
+    ParseCache,
+    RunPlan,
+    TickPlan,
+    load_state,
+    plan_tick,
+    settle_wait,
+)
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.files import write_json_atomic
 from resources.folders import DataStoreResource, InboxResource
 from sensors.common import (
     RUN_MAX_RUNTIME_SECONDS,

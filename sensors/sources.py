@@ -16,10 +16,10 @@ from assets import (
     athlete_assets_job,
 )
 from assets.batch import athlete_batch_job
-from hrv.alertlog import make_alert, record_alert, rejected_file_alert
-from hrv.fsutil import write_json_atomic
-from hrv.sources_plan import SourceCache, SourceRun, load_state, plan_sources_tick
-from hrv.store import AthleteStore
+from hrv.alerting.catalogue import make_alert, record_alert, rejected_file_alert
+from hrv.planning.sources_tick import SourceCache, SourceRun, load_state, plan_sources_tick
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.files import write_json_atomic
 from resources.folders import DataStoreResource, InboxResource, SourcesResource
 from sensors.common import (
     RUN_MAX_RUNTIME_SECONDS,

@@ -9,12 +9,12 @@ import pytest
 from alerts.dispatcher import alert_dispatcher
 from alerts.guard import FAILURES_BEFORE_ALERT, guarded
 from alerts.slack import SlackResource, SlackTransport
-from hrv.alerting import AlertBook, Outbox, deliver
-from hrv.alertlog import make_alert, read_alerts
-from hrv.briefing import build_briefing
-from hrv.freshness import FreshnessSettings
-from hrv.slack_format import build_message
-from hrv.store import AthleteStore
+from hrv.alerting.book import AlertBook, Outbox, deliver
+from hrv.alerting.briefing import build_briefing
+from hrv.alerting.catalogue import make_alert, read_alerts
+from hrv.alerting.slack_format import build_message
+from hrv.intake.freshness import FreshnessSettings
+from hrv.storage.athlete_store import AthleteStore
 from tests.slack_server import GOOD_TOKEN, FakeSlack
 
 T0 = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)

@@ -17,8 +17,8 @@ from hrv.pipeline import (
     RECONCILIATION,
     TRAINING_METRICS,
 )
-from hrv.registry import read_registry
-from hrv.store import AthleteStore
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.registry import read_registry
 from tests.conftest import yesterday
 
 ALL_KEYS = {a.key for a in ALL_ASSETS}

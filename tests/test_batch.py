@@ -10,8 +10,8 @@ from assets import check_names as C
 from assets.batch import BATCH_OP, athlete_batch_job, steps_for
 from hrv.demo import SQUAD, write_demo
 from hrv.pipeline import AGENT_FORECAST, PREDICTIONS_REGISTRY
-from hrv.registry import read_registry
-from hrv.store import AthleteStore
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.registry import read_registry
 from sensors.common import BatchSettings, chunks
 from tests.conftest import yesterday
 

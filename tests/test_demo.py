@@ -3,9 +3,9 @@
 import datetime as dt
 
 from hrv.demo import evaluate, main, write_demo
-from hrv.inbox import parse_candidate, scan_inbox
+from hrv.intake.inbox import parse_candidate, scan_inbox
+from hrv.intake.wearables import parse_source_file
 from hrv.pipeline import source_files_for
-from hrv.sources import parse_source_file
 
 
 def test_selected_model_beats_persistence_for_every_demo_athlete(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrv.features import (
+from hrv.analytics.features import (
     MODEL_FEATURES,
     build_daily_features,
     hand_ewma,

@@ -8,8 +8,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hrv.journal import KNOWN_FIELDS, FieldError, JournalParseResult, parse_journal_bytes
-from hrv.sources import SourceParseResult, parse_source_bytes
+from hrv.intake.journal import KNOWN_FIELDS, FieldError, JournalParseResult, parse_journal_bytes
+from hrv.intake.wearables import SourceParseResult, parse_source_bytes
 
 FAST = settings(
     max_examples=1500,

@@ -7,10 +7,10 @@ import tracemalloc
 
 import pytest
 
-from hrv.inbox import parse_candidate, scan_inbox
-from hrv.journal import parse_journal_bytes, parse_journal_file
-from hrv.sources import parse_source_bytes, parse_source_file
-from hrv.sources_plan import scan_sources
+from hrv.intake.inbox import parse_candidate, scan_inbox
+from hrv.intake.journal import parse_journal_bytes, parse_journal_file
+from hrv.intake.wearables import parse_source_bytes, parse_source_file
+from hrv.planning.sources_tick import scan_sources
 
 GIB = 1 << 30
 

@@ -8,10 +8,10 @@ import dagster as dg
 import pytest
 
 from assets import JOURNAL_AND_DOWNSTREAM, READINGS_KEY
-from hrv.alertlog import read_alerts
-from hrv.inbox import candidate_for, scan_inbox
-from hrv.inbox_plan import InboxLimits, ParseCache, load_state, plan_tick
-from hrv.journal import parse_journal_bytes
+from hrv.alerting.catalogue import read_alerts
+from hrv.intake.inbox import candidate_for, scan_inbox
+from hrv.intake.journal import parse_journal_bytes
+from hrv.planning.inbox_tick import InboxLimits, ParseCache, load_state, plan_tick
 from sensors.inbox import PARSE_CACHE, inbox_sensor
 
 OLD = time.time() - 3600
@@ -31,7 +31,7 @@ def md(day, **fields):
 
 
 def plan(inbox, *, state=None, active=(), limits=None, cache=None, now=None, parse=None):
-    from hrv.inbox import parse_candidate
+    from hrv.intake.inbox import parse_candidate
 
     return plan_tick(
         scan_inbox(inbox),
@@ -169,7 +169,7 @@ def test_validation_budget_defers_and_the_cache_avoids_reparsing(tmp_path):
     ticks = iter([0.0, 0.0] + [100.0] * 100)  # deadline, first file in budget, then spent
 
     def counting(c):
-        from hrv.inbox import parse_candidate
+        from hrv.intake.inbox import parse_candidate
 
         calls.append(c.rel)
         return parse_candidate(c, "me")
@@ -284,8 +284,8 @@ def test_identical_content_is_archived_without_a_run(sensor_env):
     tree, instance = sensor_env
     import datetime as dt
 
-    from hrv.journal import JournalEntry
-    from hrv.store import AthleteStore, IncomingEntry
+    from hrv.intake.journal import JournalEntry
+    from hrv.storage.athlete_store import AthleteStore, IncomingEntry
 
     entry = JournalEntry.model_validate({"date": "2026-01-01", "athlete": "ann", "mood": 3})
     AthleteStore(tree.data, "ann").ingest_journal(
@@ -301,7 +301,7 @@ def test_identical_content_is_archived_without_a_run(sensor_env):
 
 
 def test_settle_wait_is_the_time_until_the_youngest_file_settles(tmp_path):
-    from hrv.inbox_plan import settle_wait
+    from hrv.planning.inbox_tick import settle_wait
 
     now = time.time()
     drop(tmp_path / "ann" / "old.md", md("2026-01-01"))
@@ -423,7 +423,7 @@ def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_e
 
 
 def test_inbox_fingerprint_sees_drops_not_archives(tmp_path):
-    from hrv.inbox import inbox_fingerprint
+    from hrv.intake.inbox import inbox_fingerprint
 
     (tmp_path / "ann").mkdir()
     (tmp_path / "processed" / "ann").mkdir(parents=True)

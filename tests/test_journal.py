@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from hrv.journal import (
+from hrv.intake.journal import (
     FILE_FIELD,
     MAX_JOURNAL_BYTES,
     is_ignored_name,

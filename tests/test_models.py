@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrv import quality
-from hrv.features import build_daily_features, journal_frame, readings_frame
-from hrv.models import (
+from hrv.analytics import quality
+from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
+from hrv.analytics.models import (
     BASELINES,
     CANDIDATES,
     COLD_START_DAYS,

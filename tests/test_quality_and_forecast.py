@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrv import quality
-from hrv.forecast import recommend
+from hrv.analytics import quality
+from hrv.analytics.recommend import recommend
 
 
 def test_journal_schema_pass_and_fail():

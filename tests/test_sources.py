@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from hrv.sources import RMSSD, SDNN, parse_source_bytes, parse_source_file
+from hrv.intake.wearables import RMSSD, SDNN, parse_source_bytes, parse_source_file
 
 
 def parse(name, text, **kw):

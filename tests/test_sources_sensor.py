@@ -10,12 +10,18 @@ import pytest
 
 from assets import READINGS_AND_DOWNSTREAM, READINGS_KEY
 from assets import check_names as C
-from hrv.alertlog import read_alerts
-from hrv.freshness import FAIL, FRESH, NONE, WARN, FreshnessSettings, evaluate
-from hrv.fsutil import sha256_file
-from hrv.sources import merge_readings, parse_source_file
-from hrv.sources_plan import SourceCache, SourceLimits, load_state, plan_sources_tick, scan_sources
-from hrv.store import AthleteStore
+from hrv.alerting.catalogue import read_alerts
+from hrv.intake.freshness import FAIL, FRESH, NONE, WARN, FreshnessSettings, evaluate
+from hrv.intake.wearables import merge_readings, parse_source_file
+from hrv.planning.sources_tick import (
+    SourceCache,
+    SourceLimits,
+    load_state,
+    plan_sources_tick,
+    scan_sources,
+)
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.files import sha256_file
 from sensors import freshness as freshness_module
 from sensors.freshness import freshness_sensor
 from sensors.sources import SOURCE_CACHE, sources_sensor

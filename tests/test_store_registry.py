@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from hrv.journal import JournalEntry
-from hrv.reconcile import reconcile
-from hrv.registry import append_forecasts, read_registry, verify_registry
-from hrv.store import AthleteStore, IncomingEntry
+from hrv.analytics.reconcile import reconcile
+from hrv.intake.journal import JournalEntry
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry
+from hrv.storage.registry import append_forecasts, read_registry, verify_registry
 
 T0 = dt.datetime(2026, 11, 21, 20, 0, tzinfo=dt.UTC)
 

@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from hrv.registry import read_registry
-from hrv.store import AthleteStore
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.registry import read_registry
 from tests.conftest import Tree
 from tests.e2e.harness import IN_PROGRESS, daemon, embedded_home, runs, wait_for
 

@@ -13,10 +13,10 @@ import dagster as dg
 import pytest
 
 from assets import JOURNAL_AND_DOWNSTREAM
-from hrv.alertlog import read_alerts
+from hrv.alerting.catalogue import read_alerts
 from hrv.demo import SQUAD, write_demo
-from hrv.registry import read_registry
-from hrv.store import AthleteStore
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.registry import read_registry
 from tests.conftest import Tree, yesterday
 from tests.e2e.harness import daemon, embedded_home, materializations, quiet, runs, wait_for
 
@@ -211,8 +211,8 @@ def test_failing_runs_are_retried_then_the_file_is_reported_stuck(live):
 def seed_athlete(tree, athlete, days, seed):
     """An athlete with stored history and readings (written directly, without runs)."""
     from hrv.demo import simulate
-    from hrv.journal import JournalEntry
-    from hrv.store import IncomingEntry
+    from hrv.intake.journal import JournalEntry
+    from hrv.storage.athlete_store import IncomingEntry
 
     profile = next(p for p in SQUAD if p.athlete == "alice")
     sim = simulate(profile, days, yesterday() - dt.timedelta(days=1), seed)

@@ -10,7 +10,7 @@ import pytest
 
 from assets import READINGS_AND_DOWNSTREAM, READINGS_KEY
 from assets import check_names as C
-from hrv.alertlog import read_alerts
+from hrv.alerting.catalogue import read_alerts
 from hrv.demo import SQUAD, write_demo
 from tests.conftest import Tree
 from tests.e2e.harness import daemon, embedded_home, materializations, quiet, runs, wait_for

@@ -18,8 +18,8 @@ import uuid
 import pytest
 
 from hrv.demo import SQUAD, write_demo
-from hrv.registry import read_registry
-from hrv.store import AthleteStore
+from hrv.storage.athlete_store import AthleteStore
+from hrv.storage.registry import read_registry
 from tests.conftest import Tree
 from tests.e2e.harness import (
     ROOT,

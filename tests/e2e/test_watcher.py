@@ -19,7 +19,7 @@ def watcher(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hrv.watcher", "--inbox", str(inbox)],
+        [sys.executable, "-m", "hrv.cli.watcher", "--inbox", str(inbox)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hrv.features import MODEL_FEATURES
+from hrv.analytics.features import MODEL_FEATURES
 
 PERSISTENCE = "persistence"
 ROLLING_7D = "rolling_7d"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hrv.fsutil import write_bytes_atomic
-from hrv.registry import SELECTED
+from hrv.storage.files import write_bytes_atomic
+from hrv.storage.registry import SELECTED
 
 CHART_DAYS = 120
 

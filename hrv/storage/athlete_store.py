@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrv.fsutil import write_text_atomic
-from hrv.journal import JournalEntry
+from hrv.intake.journal import JournalEntry
+from hrv.storage.files import write_text_atomic
 
 READING_FIELDS = ("date", "metric", "value_ms", "resting_hr_bpm", "source_format", "source_file")
 

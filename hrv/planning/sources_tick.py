@@ -25,8 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrv.journal import ATHLETE_RE, FILE_FIELD, RESERVED_ATHLETES, FieldError, is_ignored_name
-from hrv.sources import (
+from hrv.intake.journal import (
+    ATHLETE_RE,
+    FILE_FIELD,
+    RESERVED_ATHLETES,
+    FieldError,
+    is_ignored_name,
+)
+from hrv.intake.wearables import (
     SOURCE_SUFFIXES,
     SourceParseResult,
     merge_readings,

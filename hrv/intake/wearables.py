@@ -22,8 +22,8 @@ from typing import Any
 
 from defusedxml import ElementTree as SafeET
 
-from hrv.fsutil import sha256_bytes, sha256_file
-from hrv.journal import ATHLETE_RE, FILE_FIELD, RESERVED_ATHLETES, FieldError, suggest
+from hrv.intake.journal import ATHLETE_RE, FILE_FIELD, RESERVED_ATHLETES, FieldError, suggest
+from hrv.storage.files import sha256_bytes, sha256_file
 
 RMSSD = "rmssd"
 SDNN = "sdnn"

@@ -69,7 +69,7 @@ def make_alert(
 
 def record_alert(data_dir: Path, alert: Alert) -> bool:
     """Record an alert with the alert manager's semantics; True if it will be delivered."""
-    from hrv.alerting import AlertBook
+    from hrv.alerting.book import AlertBook
 
     return AlertBook(Path(data_dir)).record(alert).delivered
 

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from hrv.features import finite_or_none, is_plausible_rmssd
-from hrv.registry import BASELINE, SELECTED
+from hrv.analytics.features import finite_or_none, is_plausible_rmssd
+from hrv.storage.registry import BASELINE, SELECTED
 
 WINDOWS = {"last_7": 7, "last_28": 28, "all": None}
 

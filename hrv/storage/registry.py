@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrv.fsutil import sha256_bytes, write_text_atomic
+from hrv.storage.files import sha256_bytes, write_text_atomic
 
 REGISTRY_FIELDS = (
     "made_at",

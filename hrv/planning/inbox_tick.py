@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrv.inbox import Candidate, parse_candidate
-from hrv.journal import JournalParseResult
+from hrv.intake.inbox import Candidate, parse_candidate
+from hrv.intake.journal import JournalParseResult
 
 CURSOR_VERSION = 1
 

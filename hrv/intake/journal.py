@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hrv.fsutil import sha256_bytes
+from hrv.storage.files import sha256_bytes
 
 ATHLETE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Folder names inside inbox/ that are bookkeeping, never athletes.

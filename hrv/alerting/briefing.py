@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hrv.freshness import FRESH, NONE, FreshnessSettings, evaluate, newest_reading_date
-from hrv.store import AthleteStore
+from hrv.intake.freshness import FRESH, NONE, FreshnessSettings, evaluate, newest_reading_date
+from hrv.storage.athlete_store import AthleteStore
 
 ICONS = {
     "train_hard": ":large_green_circle:",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from hrv.features import hand_ewma
+from hrv.analytics.features import hand_ewma
 
 
 @dataclass(frozen=True)
@@ -387,9 +387,9 @@ def write_demo(
 
 def evaluate(sim: dict[str, list[DemoDay]]) -> dict[str, dict[str, Any]]:
     """Walk-forward MAE per athlete on the simulated data, through the real pipeline code."""
-    from hrv.features import build_daily_features, journal_frame, readings_frame
-    from hrv.journal import JournalEntry
-    from hrv.models import select_model
+    from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
+    from hrv.analytics.models import select_model
+    from hrv.intake.journal import JournalEntry
 
     results: dict[str, dict[str, Any]] = {}
     for athlete, days in sim.items():

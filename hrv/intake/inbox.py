@@ -19,8 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrv.fsutil import move_unique, write_json_atomic
-from hrv.journal import (
+from hrv.intake.journal import (
     ATHLETE_RE,
     FILE_FIELD,
     MAX_JOURNAL_BYTES,
@@ -30,6 +29,7 @@ from hrv.journal import (
     is_ignored_name,
     parse_journal_file,
 )
+from hrv.storage.files import move_unique, write_json_atomic
 
 PROCESSED = "processed"
 REJECTED = "rejected"

@@ -1,4 +1,4 @@
-"""Instant feedback on inbox drops: ``python -m hrv.watcher`` (part of ``make run``).
+"""Instant feedback on inbox drops: ``python -m hrv.cli.watcher`` (part of ``make run``).
 
 Read-only by design. It reacts to filesystem events (watchdog: inotify on Linux) within
 a fraction of a second and prints, per file, whether it will be accepted (for which
@@ -20,7 +20,7 @@ from typing import TextIO
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from hrv.inbox import PROCESSED, REJECTED, candidate_for, parse_candidate
+from hrv.intake.inbox import PROCESSED, REJECTED, candidate_for, parse_candidate
 
 QUIET_SECONDS = 0.2  # wait for a burst of write events on one file to end
 

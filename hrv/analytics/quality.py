@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from hrv.features import RMSSD_MAX_MS, RMSSD_MIN_MS
-from hrv.forecast import RECOMMENDATIONS
-from hrv.journal import JournalEntry
-from hrv.models import INTERVAL_LEVEL, PERSISTENCE
+from hrv.analytics.features import RMSSD_MAX_MS, RMSSD_MIN_MS
+from hrv.analytics.models import INTERVAL_LEVEL, PERSISTENCE
+from hrv.analytics.recommend import RECOMMENDATIONS
+from hrv.intake.journal import JournalEntry
 
 COMPLETENESS_WINDOW_DAYS = 28
 COMPLETENESS_MIN_FRACTION = 0.6

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hrv.alertlog import ALERTS_FILE, Alert
-from hrv.fsutil import write_json_atomic
+from hrv.alerting.catalogue import ALERTS_FILE, Alert
+from hrv.storage.files import write_json_atomic
 
 STATE_FILE = "alerts_state.json"
 OUTBOX_DIR = "alerts_outbox"

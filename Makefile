@@ -34,7 +34,7 @@ watch: install  ## only the inbox watcher: instant accepted/rejected feedback pe
 	$(BIN)/python -m hrv.cli.watcher
 
 demo: install  ## drop ~180 days of realistic journals and exports for 4 athletes
-	$(BIN)/python -m hrv.demo
+	$(BIN)/python -m hrv.cli.demo
 
 test: install  ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest

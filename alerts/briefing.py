@@ -1,26 +1,30 @@
 """The morning briefing: one Slack message for the squad, every day at 07:00."""
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-from alerts.slack import SlackResource
 from assets import ATHLETES_PARTITIONS
 from hrv.alerting.briefing import build_briefing
 from hrv.intake.freshness import FreshnessSettings
-from resources.folders import DataStoreResource
+from resources import DataStoreResource, SettingsResource, SlackResource
 
 
 @dg.op
 def send_morning_briefing(
-    context: dg.OpExecutionContext, slack: SlackResource, store: DataStoreResource
+    context: dg.OpExecutionContext,
+    slack: SlackResource,
+    store: DataStoreResource,
+    settings: SettingsResource,
 ) -> None:
     """Posts each athlete's forecast, recommendation, normal-range status and flags (stale
     source, cold start) as one message. Quiet when Slack is not configured."""
     athletes = list(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
     messages = build_briefing(
-        store.path, athletes, dt.datetime.now(dt.UTC), FreshnessSettings.from_env()
+        store.path,
+        athletes,
+        dt.datetime.now(dt.UTC),
+        FreshnessSettings.from_settings(settings.get()),
     )
     transport = slack.transport()
     if transport is None:
@@ -48,13 +52,12 @@ def morning_briefing() -> None:
     send_morning_briefing()
 
 
-def briefing_schedule() -> dg.ScheduleDefinition:
+def briefing_schedule(tz: str) -> dg.ScheduleDefinition:
     """07:00 every day in HRV_TIMEZONE (default UTC).
 
-    A schedule's timezone is fixed when the code location loads, so HRV_TIMEZONE is read
-    here, once, at load time; change it and restart (or reload the code location).
+    A schedule's timezone is fixed when the code location loads (the settings are read
+    then); change HRV_TIMEZONE and reload the code location.
     """
-    tz = os.environ.get("HRV_TIMEZONE") or "UTC"
     return dg.ScheduleDefinition(
         name="morning_briefing_schedule",
         job=morning_briefing,

@@ -5,9 +5,8 @@ import time
 import dagster as dg
 
 from alerts.guard import guarded
-from alerts.slack import SlackResource
-from hrv.alerting.book import Outbox, deliver
-from resources.folders import DataStoreResource
+from hrv.alerting.delivery import Outbox, deliver
+from resources import DataStoreResource, SlackResource
 
 SLACK_STATUS_FILE = "slack_status.json"
 

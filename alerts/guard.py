@@ -3,12 +3,12 @@
 import datetime as dt
 import functools
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
-from hrv.alerting.catalogue import make_alert, record_alert
+from hrv.alerting import catalogue
+from hrv.alerting.book import AlertBook, AlertPolicy
+from hrv.settings import load_settings
 from hrv.storage.files import write_json_atomic
 
 HEALTH_FILE = "sensor_health.json"
@@ -16,16 +16,19 @@ FAILURES_BEFORE_ALERT = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _data_dir(kwargs: dict[str, Any]) -> Path:
+def _book(kwargs: dict[str, Any]) -> AlertBook:
+    """The alert book of the sensor's data folder (its ``store`` resource, else the
+    process's settings)."""
     store = kwargs.get("store")
-    if store is not None and hasattr(store, "path"):
-        return store.path
-    return Path(os.environ.get("HRV_DATA_DIR") or "data").resolve()
+    if store is not None and hasattr(store, "alert_book"):
+        return store.alert_book()
+    settings = load_settings()
+    return AlertBook(settings.data_dir.resolve(), AlertPolicy.from_settings(settings))
 
 
-def _update(data_dir: Path, name: str, error: str | None) -> tuple[int, int]:
+def _update(book: AlertBook, name: str, error: str | None) -> tuple[int, int]:
     """Return (consecutive failures before, after) for this sensor."""
-    path = data_dir / HEALTH_FILE
+    path = book.data_dir / HEALTH_FILE
     try:
         health = json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
@@ -51,46 +54,23 @@ def guarded(name: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            data_dir = _data_dir(kwargs)
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 try:
-                    _, after = _update(data_dir, name, error[:2000])
+                    book = _book(kwargs)
+                    _, after = _update(book, name, error[:2000])
                     if after == FAILURES_BEFORE_ALERT:
-                        record_alert(
-                            data_dir,
-                            make_alert(
-                                "sensor_failure",
-                                severity="error",
-                                title=f"Sensor {name} keeps failing",
-                                text=f"{after} ticks in a row failed. Last error:\n{error}",
-                                fingerprint=f"sensor_failure:-:{name}",
-                                athlete=None,
-                                subject=name,
-                                link=f"/overview/automation?search={name}",
-                            ),
-                        )
-                except OSError:
+                        book.record(catalogue.sensor_failing(name, after, error))
+                except Exception:
                     pass  # the data folder itself is broken: the tick error says so
                 raise
             try:
-                before, _ = _update(data_dir, name, None)
+                book = _book(kwargs)
+                before, _ = _update(book, name, None)
                 if before >= FAILURES_BEFORE_ALERT:
-                    record_alert(
-                        data_dir,
-                        make_alert(
-                            "sensor_failure",
-                            status="resolved",
-                            severity="info",
-                            title=f"Sensor {name} works again",
-                            text=f"A tick succeeded after {before} failures.",
-                            fingerprint=f"sensor_failure:-:{name}",
-                            athlete=None,
-                            subject=name,
-                        ),
-                    )
+                    book.record(catalogue.sensor_recovered(name, before))
             except OSError:
                 pass
             return result

@@ -1,11 +1,22 @@
-"""Alerts from finished runs: failures (not the ones Dagster will retry) and check results."""
+"""Alerts from finished runs: failures (not the ones Dagster will retry) and check results.
+
+Squad runs execute each athlete's asset run in their own process; those athlete runs are
+real runs of ``athlete_assets`` and are alerted like any other. A squad run that fails
+only because some of its athletes' runs failed says nothing of its own.
+"""
+
+from typing import Any
 
 import dagster as dg
 
-from hrv.alerting.catalogue import make_alert, record_alert
-from resources.folders import DataStoreResource
+from assets import ATHLETE_JOB, CHECKS_JOB, SQUAD_JOB
+from hrv.alerting import catalogue
+from resources import DataStoreResource
 
 WILL_RETRY_TAG = "dagster/will_retry"
+# Athlete runs started by a squad run carry no code-location origin of their own, so the
+# run status sensors watch every run and keep those of these jobs.
+OUR_JOBS = frozenset({ATHLETE_JOB, CHECKS_JOB, SQUAD_JOB, "morning_briefing"})
 
 
 def _asset_of_step(step_key: str | None) -> str | None:
@@ -29,7 +40,7 @@ def error_lines(error: object) -> list[str]:
     return lines
 
 
-def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
+def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[Any]:
     out = []
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         if entry.dagster_event is not None:
@@ -45,61 +56,42 @@ def _verdict(evaluation: object) -> str:
 
 
 def _athlete(run: dg.DagsterRun, partition: str | None) -> str | None:
-    """An event's athlete: its partition (batch runs hold several), else the run's tag."""
+    """An event's athlete: its partition, else the run's tag."""
     return partition or run.tags.get("athlete")
 
 
 def _check_alerts(
-    store: DataStoreResource, run: dg.DagsterRun, evaluations: list, fire: bool
-) -> int:
-    """Record check_failure alerts (firing when ``fire``) and resolutions; count firing."""
-    fired = 0
+    store: DataStoreResource, run: dg.DagsterRun, evaluations: list[Any], fire: bool
+) -> None:
+    """Record check_failure alerts (firing when ``fire``) and resolutions."""
     for ev in evaluations:
         athlete = _athlete(run, getattr(ev, "partition", None))
         asset = ev.asset_key.to_user_string()
-        subject = f"{asset}:{ev.check_name}"
-        fingerprint = f"check_failure:{athlete or '-'}:{subject}"
-        link = f"/assets/{asset}?view=checks" + (f"&partition={athlete}" if athlete else "")
         if ev.passed:
-            record_alert(
-                store.path,
-                make_alert(
-                    "check_failure",
-                    status="resolved",
-                    severity="info",
-                    title=f"Check {ev.check_name} passes again"
-                    + (f" for {athlete}" if athlete else ""),
-                    text=_verdict(ev),
-                    fingerprint=fingerprint,
-                    athlete=athlete,
-                    subject=subject,
-                    link=link,
-                ),
-            )
+            store.record_alert(catalogue.check_passed(athlete, asset, ev.check_name, _verdict(ev)))
         elif fire:
-            error = ev.severity == dg.AssetCheckSeverity.ERROR
-            record_alert(
-                store.path,
-                make_alert(
-                    "check_failure",
-                    severity="error" if error else "warning",
-                    title=f"Check {ev.check_name} failed ({ev.severity.value})"
-                    + (f" for {athlete}" if athlete else ""),
-                    text=_verdict(ev),
-                    fingerprint=fingerprint,
-                    athlete=athlete,
-                    subject=subject,
-                    link=f"/runs/{run.run_id}",
-                ),
+            severity = "error" if ev.severity == dg.AssetCheckSeverity.ERROR else "warning"
+            store.record_alert(
+                catalogue.check_failed(
+                    athlete, asset, ev.check_name, severity, _verdict(ev), run.run_id
+                )
             )
-            fired += 1
-    return fired
+
+
+def _only_athletes_failed(context: dg.RunFailureSensorContext) -> bool:
+    """A squad run whose failure lists its athletes' failed runs (each alerted itself)."""
+    for step in context.get_step_failure_events():
+        user = getattr(step.event_specific_data, "user_failure_data", None)
+        if "failed_runs" in (getattr(user, "metadata", None) or {}):
+            return True
+    return False
 
 
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=1,
+    monitor_all_code_locations=True,
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreResource) -> None:
     """One `run_failure` alert per failed step of a failed run, naming the athlete, the
@@ -109,8 +101,13 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
     retry is. A later successful run of the same athlete and asset resolves the alert.
     """
     run = context.dagster_run
+    if run.job_name not in OUR_JOBS:
+        return
     if run.tags.get(WILL_RETRY_TAG, "").lower() == "true":
         context.log.info(f"run {run.run_id} failed but will be retried: no alert")
+        return
+    if run.job_name == SQUAD_JOB and _only_athletes_failed(context):
+        context.log.info(f"squad run {run.run_id}: its athletes' failed runs alert on their own")
         return
     evaluations = _check_evaluations(context.instance, run.run_id)
     _check_alerts(store, run, evaluations, fire=False)  # passing checks still resolve
@@ -129,42 +126,19 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
         checks = failed_checks(athlete)
         if checks:
             lines = [*lines, "", "Failed checks:", *(f"- {c}" for c in checks)]
-        record_alert(
-            store.path,
-            make_alert(
-                "run_failure",
-                severity="error",
-                title="Run failed"
-                + (f" for {athlete}" if athlete else "")
-                + (f" at {subject}" if subject else ""),
-                text="\n".join(lines),
-                fingerprint=f"run_failure:{athlete or '-'}:{subject or run.job_name}",
-                athlete=athlete,
-                subject=subject,
-                link=f"/runs/{run.run_id}",
-            ),
+        store.record_alert(
+            catalogue.run_failed(athlete, subject or run.job_name, lines, run.run_id)
         )
 
 
 def _failures(
     context: dg.RunFailureSensorContext,
 ) -> list[tuple[str | None, str | None, list[str]]]:
-    """(athlete, asset, error lines) per failure: one per failed step of an athlete's run,
-    one per failed athlete of a batch run (its failure's `failures` metadata)."""
+    """(athlete, asset, error lines), one per failed step."""
     run = context.dagster_run
     out: list[tuple[str | None, str | None, list[str]]] = []
-    steps = context.get_step_failure_events()
-    for step in steps:
-        data = step.event_specific_data
-        user = getattr(data, "user_failure_data", None)
-        listed = (getattr(user, "metadata", None) or {}).get("failures")
-        if listed is not None and isinstance(listed.value, list):
-            for f in listed.value:
-                out.append(
-                    (f.get("athlete"), f.get("asset"), str(f.get("error", "")).splitlines()[:6])
-                )
-            continue
-        error = getattr(data, "error", None)
+    for step in context.get_step_failure_events():
+        error = getattr(step.event_specific_data, "error", None)
         lines = error_lines(error) or (context.failure_event.message or "").strip().splitlines()[:6]
         out.append((run.tags.get("athlete"), _asset_of_step(step.step_key), lines))
     if not out:
@@ -190,20 +164,7 @@ def _resolve_materialized(
         athlete = _athlete(run, materialization.partition)
         if (athlete, asset) in skip:
             continue
-        record_alert(
-            store.path,
-            make_alert(
-                "run_failure",
-                status="resolved",
-                severity="info",
-                title=f"{asset} materializes again" + (f" for {athlete}" if athlete else ""),
-                text=f"Run {run.run_id[:8]} materialized it.",
-                fingerprint=f"run_failure:{athlete or '-'}:{asset}",
-                athlete=athlete,
-                subject=asset,
-                link=f"/runs/{run.run_id}",
-            ),
-        )
+        store.record_alert(catalogue.run_recovered(athlete, asset, run.run_id))
 
 
 @dg.run_status_sensor(
@@ -211,11 +172,14 @@ def _resolve_materialized(
     name="run_success_alerts",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=1,
+    monitor_all_code_locations=True,
 )
 def run_success_alerts(context: dg.RunStatusSensorContext, store: DataStoreResource) -> None:
     """Checks that failed in a run that succeeded (ERROR or WARN) become `check_failure`
     alerts; checks that pass again, and assets that materialize again after a failed run,
     send `resolved`."""
     run = context.dagster_run
+    if run.job_name not in OUR_JOBS:
+        return
     _check_alerts(store, run, _check_evaluations(context.instance, run.run_id), fire=True)
     _resolve_materialized(store, run, context.instance)

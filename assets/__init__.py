@@ -1,88 +1,137 @@
-"""The per-athlete asset graph, by layer: bronze -> silver -> gold -> agent."""
+"""The per-athlete asset graph, generated from the step graph (``hrv/steps``), and the two
+jobs the sensors run: one athlete's assets, and a squad of athletes."""
 
 import dagster as dg
 
-from assets.agent import FORECAST_KEY, agent_forecast
-from assets.batch import BATCH_JOB, athlete_batch_job
-from assets.bronze import JOURNAL_KEY, READINGS_KEY, journal_entries, wearable_readings
-from assets.common import ATHLETES, ATHLETES_PARTITIONS
-from assets.gold import (
-    MODEL_KEY,
-    PREDICTIONS_KEY,
-    RECONCILIATION_KEY,
-    REGISTRY_KEY,
-    SUMMARY_KEY,
-    hrv_model,
-    intelligence_summary,
-    model_predictions,
-    predictions_registry,
-    reconciliation,
+from assets.common import ATHLETES, ATHLETES_PARTITIONS, asset_key
+from assets.factory import build_asset, build_checks
+from assets.runs import (
+    ATHLETE_JOB,
+    CHECKS_JOB,
+    SQUAD_JOB,
+    SQUAD_OP,
+    AthleteRun,
+    SquadConfig,
+    run_athletes,
+    run_squad,
+    squad_run_request,
 )
-from assets.silver import FEATURES_KEY, daily_features
+from hrv.settings import load_settings
+from hrv.steps import GRAPH
+from resources.folders import DataStoreResource
+from resources.settings import SettingsResource
 
-ALL_ASSETS = [
-    journal_entries,
-    wearable_readings,
-    daily_features,
-    hrv_model,
-    model_predictions,
-    predictions_registry,
-    reconciliation,
-    intelligence_summary,
-    agent_forecast,
-]
+ASSETS = [build_asset(step, load_settings()) for step in GRAPH]
+CHECKS = [check for step in GRAPH for check in build_checks(step)]
+ASSET_KEYS = {step.key: asset_key(step) for step in GRAPH}
 
-# What a new journal file affects: the journal and everything downstream of it
-# (tests/test_definitions.py checks this against the asset graph).
-JOURNAL_AND_DOWNSTREAM = (
-    JOURNAL_KEY,
-    FEATURES_KEY,
-    MODEL_KEY,
-    PREDICTIONS_KEY,
-    REGISTRY_KEY,
-    RECONCILIATION_KEY,
-    SUMMARY_KEY,
-    FORECAST_KEY,
-)
-
-# What a changed wearable export affects: the readings and everything downstream.
-READINGS_AND_DOWNSTREAM = (
-    READINGS_KEY,
-    FEATURES_KEY,
-    MODEL_KEY,
-    PREDICTIONS_KEY,
-    REGISTRY_KEY,
-    RECONCILIATION_KEY,
-    SUMMARY_KEY,
-    FORECAST_KEY,
-)
-
-# The sensors' two kinds of run: one athlete's assets (a partition of this job), or a
-# batch of athletes (assets/batch.py) when a tick has many athletes to update.
-ATHLETE_JOB = "athlete_assets"
 athlete_assets_job = dg.define_asset_job(
     ATHLETE_JOB,
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    selection=dg.AssetSelection.assets(*ASSETS),
     partitions_def=ATHLETES,
     description="One athlete's asset graph (the part a trigger affects is selected per run).",
 )
+athlete_checks_job = dg.define_asset_job(
+    CHECKS_JOB,
+    selection=dg.AssetSelection.checks(*CHECKS),
+    partitions_def=ATHLETES,
+    description="One athlete's checks that run on their own (source_freshness, on a clock).",
+)
 
-# One process per run: a run is one athlete's small graph, and starting a process per
-# step (the multiprocess executor) would cost more than the steps themselves.
+_JOBS: dict[frozenset[tuple[str, str]], dict[str, dg.JobDefinition]] = {}
+
+
+def athlete_jobs(store: DataStoreResource) -> dict[str, dg.JobDefinition]:
+    """``athlete_assets`` and ``athlete_checks`` bound to the squad run's resources, as
+    runnable jobs (built once per process and settings, not once per athlete)."""
+    key = frozenset(store.settings.values.items())
+    if key not in _JOBS:
+        # the same settings as this run's, as one carrier shared by both resources
+        carrier = SettingsResource(values=dict(store.settings.values))
+        defs = dg.Definitions(
+            assets=ASSETS,
+            asset_checks=CHECKS,
+            jobs=[athlete_assets_job, athlete_checks_job],
+            resources={"settings": carrier, "store": DataStoreResource(settings=carrier)},
+        )
+        _JOBS[key] = {job: defs.resolve_job_def(job) for job in (ATHLETE_JOB, CHECKS_JOB)}
+    return _JOBS[key]
+
+
+@dg.op(name=SQUAD_OP, out=dg.Out(dg.Nothing))
+def update_squad(
+    context: dg.OpExecutionContext,
+    config: SquadConfig,
+    store: DataStoreResource,
+) -> dg.Output[None]:
+    """Updates several athletes, each in an asset run of its own (`athlete_assets`, the
+    same steps, checks and retries as a single athlete's run), executed one after the other
+    in this process. One athlete's failure never stops the others; the squad run fails at
+    the end if any athlete's run failed, naming them (each failed run alerts on its own)."""
+    members = [m.spec() for m in config.athletes]
+    rows, failed = [], []
+    for outcome in run_squad(context, athlete_jobs(store), members):
+        verdict = "ok" if outcome.success else f"failed at {', '.join(outcome.failed_steps)}"
+        context.log.info(
+            f"{outcome.athlete}: run {outcome.run_id[:8]} {verdict} ({outcome.seconds:.2f} s)"
+        )
+        row = {"athlete": outcome.athlete, "run_id": outcome.run_id, "seconds": outcome.seconds}
+        rows.append(row | {"status": verdict})
+        if not outcome.success:
+            failed.append(row | {"steps": outcome.failed_steps})
+    table = "\n".join(
+        f"| {r['athlete']} | [{r['run_id'][:8]}](/runs/{r['run_id']}) | {r['status']} "
+        f"| {r['seconds']:.2f} |"
+        for r in rows
+    )
+    metadata = {
+        "athletes": len(rows),
+        "failed": len(failed),
+        "runs": dg.MetadataValue.md(
+            "| athlete | run | status | seconds |\n|---|---|---|---|\n" + table
+        ),
+    }
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(rows)} athletes failed: "
+            + ", ".join(f"{f['athlete']} ({f['run_id'][:8]})" for f in failed[:10]),
+            metadata={**metadata, "failed_runs": dg.MetadataValue.json(failed)},
+            allow_retries=False,
+        )
+    return dg.Output(None, metadata=metadata)
+
+
+@dg.job(name=SQUAD_JOB, executor_def=dg.in_process_executor)
+def squad_update_job() -> None:
+    """Several athletes updated by one run: each athlete gets its own asset run, executed
+    in this run's process (the sensors' choice when many athletes change at once)."""
+    update_squad()
+
+
+# One process per run: a run is one athlete's small graph, and a process per step (the
+# multiprocess executor) would cost more than the steps themselves.
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    jobs=[athlete_assets_job, athlete_batch_job],
+    assets=ASSETS,
+    asset_checks=CHECKS,
+    jobs=[athlete_assets_job, athlete_checks_job, squad_update_job],
     executor=dg.in_process_executor,
 )
 
 __all__ = [
-    "ALL_ASSETS",
+    "ASSETS",
+    "ASSET_KEYS",
     "ATHLETES",
     "ATHLETES_PARTITIONS",
     "ATHLETE_JOB",
-    "BATCH_JOB",
-    "JOURNAL_AND_DOWNSTREAM",
-    "READINGS_AND_DOWNSTREAM",
-    "READINGS_KEY",
+    "CHECKS",
+    "CHECKS_JOB",
+    "SQUAD_JOB",
+    "AthleteRun",
+    "athlete_assets_job",
+    "athlete_checks_job",
+    "athlete_jobs",
     "defs",
+    "run_athletes",
+    "squad_run_request",
+    "squad_update_job",
 ]

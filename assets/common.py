@@ -1,14 +1,28 @@
-"""What every asset shares: the athlete partitions, retries, and check plumbing."""
+"""What every generated asset shares: the athlete partitions, the retry policy, and the
+translation of a step's plain output into Dagster metadata and check results."""
 
+import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from hrv.analytics.quality import CheckOutcome
-from resources.folders import DataStoreResource, InboxResource, SourcesResource
+from hrv.intake.freshness import FreshnessSettings
+from hrv.settings import Settings
+from hrv.steps.graph import (
+    RETRY_DELAYS_SECONDS,
+    CheckDef,
+    CheckResult,
+    DataProblem,
+    Log,
+    Markdown,
+    Step,
+    StepContext,
+    StepOutput,
+)
+from resources.folders import DataStoreResource
 
 # Per-athlete check results need partitioned check specs, a preview feature in Dagster
 # 1.13 that we opt into deliberately (ARCHITECTURE.md); say so once, not in every log.
@@ -19,109 +33,91 @@ warnings.filterwarnings(
 ATHLETES_PARTITIONS = "athletes"
 ATHLETES = dg.DynamicPartitionsDefinition(name=ATHLETES_PARTITIONS)
 
-# Steps that touch the filesystem retry transient OS errors with exponential backoff
-# (0.5 s, 1 s, 2 s). Deterministic data errors raise dg.Failure(allow_retries=False).
+# Transient filesystem errors (a busy disk, a network filesystem hiccup) are retried with
+# exponential backoff: 0.5 s, 1 s, 2 s. Data problems fail at once (see run_step).
 FS_RETRY = dg.RetryPolicy(
-    max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=len(RETRY_DELAYS_SECONDS),
+    delay=RETRY_DELAYS_SECONDS[0],
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
 )
 
-T = TypeVar("T")
+SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
 
 
-def data_step(what: str, fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn data problems into a clear, non-retried failure.
-
-    OSError (a busy disk, a network filesystem hiccup) propagates and is retried by
-    FS_RETRY; missing upstream layers and impossible inputs are not worth retrying.
-    """
-    try:
-        return fn()
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        raise dg.Failure(description=f"{what}: {exc}", allow_retries=False) from exc
+def asset_key(step: Step) -> dg.AssetKey:
+    return dg.AssetKey(list(step.key))
 
 
-def check_spec(
-    name: str, asset_key: dg.AssetKey, description: str, *, blocking: bool = False
-) -> dg.AssetCheckSpec:
+def metadata_value(value: Any) -> Any:
+    """A step's plain metadata value as the UI should show it."""
+    if isinstance(value, Markdown):
+        return dg.MetadataValue.md(str(value))
+    if isinstance(value, Path):
+        return dg.MetadataValue.path(str(value))
+    if isinstance(value, (list, dict)):
+        return dg.MetadataValue.json(value)
+    if value is None:
+        return dg.MetadataValue.text("-")
+    return value
+
+
+def ui_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: metadata_value(value) for key, value in values.items()}
+
+
+def check_spec(step: Step, check: CheckDef) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
-        name,
-        asset=asset_key,
-        description=description,
-        blocking=blocking,
+        check.name,
+        asset=asset_key(step),
+        description=check.description,
+        blocking=check.blocking,
         partitions_def=ATHLETES,
     )
 
 
-@dataclass(frozen=True)
-class CheckReport:
-    """One check's outcome for one athlete, as a step computed it."""
-
-    name: str
-    outcome: CheckOutcome
-    severity: dg.AssetCheckSeverity
-
-
-@dataclass
-class StepOutput:
-    """What one asset's step produced for one athlete: its metadata and its checks."""
-
-    metadata: dict[str, Any]
-    checks: list[CheckReport] = field(default_factory=list)
-
-
-@dataclass
-class AthleteWork:
-    """What a step needs: the athlete, the folders, where to log, the files to ingest.
-
-    The same step functions run inside an athlete's asset run (one partition) and inside
-    a batch run (several athletes in one process, see assets/batch.py).
-    """
-
-    athlete: str
-    store: DataStoreResource
-    log: Any
-    inbox: InboxResource | None = None
-    sources: SourcesResource | None = None
-    files: list[str] | None = None
-
-
-def check_metadata(outcome: CheckOutcome, athlete: str) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"verdict": outcome.verdict, "athlete": athlete}
-    for key, value in outcome.metadata.items():
-        if isinstance(value, list):
-            metadata[key] = dg.MetadataValue.json(value)
-        elif value is None:
-            metadata[key] = dg.MetadataValue.text("-")
-        else:
-            metadata[key] = value
-    return metadata
-
-
-def check_result(
-    name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, athlete: str
-) -> dg.AssetCheckResult:
+def check_result(step: Step, result: CheckResult, athlete: str) -> dg.AssetCheckResult:
+    severity = result.severity or step.check(result.name).severity
     return dg.AssetCheckResult(
-        check_name=name,
-        passed=outcome.passed,
-        severity=severity,
-        metadata=check_metadata(outcome, athlete),
-        description=outcome.verdict,
+        check_name=result.name,
+        passed=result.passed,
+        severity=SEVERITY[severity],
+        metadata=ui_metadata({"verdict": result.verdict, "athlete": athlete, **result.metadata}),
+        description=result.verdict,
     )
 
 
-def materialize(
-    step: Callable[[AthleteWork], StepOutput],
-    context: dg.AssetExecutionContext,
+def step_context(
+    athlete: str,
+    settings: Settings,
     store: DataStoreResource,
-    **inputs: Any,
-) -> dg.MaterializeResult:
-    """Run ``step`` for the run's athlete partition; its output as the asset's result.
-    ``inputs`` are the other AthleteWork fields the step needs (inbox, sources, files)."""
-    work = AthleteWork(context.partition_key, store, context.log, **inputs)
-    out = step(work)
-    return dg.MaterializeResult(
-        metadata=out.metadata,
-        check_results=[
-            check_result(c.name, c.outcome, c.severity, work.athlete) for c in out.checks
-        ],
+    log: Log,
+    files: list[str] | None = None,
+) -> StepContext:
+    return StepContext(
+        athlete=athlete,
+        data_dir=settings.data_dir.expanduser().resolve(),
+        inbox_dir=settings.inbox_dir.expanduser().resolve(),
+        sources_dir=settings.sources_dir.expanduser().resolve(),
+        default_athlete=settings.default_athlete,
+        log=log,
+        raise_alert=store.record_alert,
+        files=files,
+        freshness=FreshnessSettings.from_settings(settings),
     )
+
+
+def run_step(step: Step, ctx: StepContext) -> StepOutput:
+    """Run ``step``; a data problem (or a missing or malformed layer) fails at once,
+    without retries, with a message that says what was being done. ``OSError`` is left to
+    the asset's retry policy."""
+    started = time.perf_counter()
+    try:
+        out = step.run(ctx)
+    except (DataProblem, FileNotFoundError, ValueError, KeyError) as exc:
+        raise dg.Failure(
+            description=f"{step.path} for {ctx.athlete}: {type(exc).__name__}: {exc}",
+            allow_retries=False,
+        ) from exc
+    out.metadata.setdefault("step_seconds", round(time.perf_counter() - started, 3))
+    return out

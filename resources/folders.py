@@ -1,82 +1,47 @@
-"""Resources for the folders the system reads and writes.
+"""The folders the system reads and writes: the inbox, the wearable exports, the data.
 
-Each folder comes from its field if set, else from its environment variable (read when
-the folder is first used, never at import time), else from the contract's default.
+Each resource reads its folder and limits from the ``settings`` resource, so a test (or
+a second deployment) points all of them elsewhere by handing them other settings.
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 
+from hrv.alerting.book import AlertBook, AlertPolicy
+from hrv.alerting.catalogue import Alert
 from hrv.intake import inbox as inbox_files
 from hrv.intake.freshness import FreshnessSettings
 from hrv.intake.journal import JournalParseResult
+from hrv.intake.source_folder import SourceFile, scan_sources
 from hrv.intake.wearables import SourceParseResult, parse_source_file
 from hrv.planning.inbox_tick import InboxLimits
-from hrv.planning.sources_tick import SourceFile, SourceLimits, scan_sources
+from hrv.planning.sources_tick import SourceLimits
+from hrv.settings import Settings
 from hrv.storage.files import sha256_file
-
-
-def _resolve(value: str | None, env: str, default: str) -> Path:
-    return Path(value or os.environ.get(env) or default).expanduser().resolve()
-
-
-def default_athlete(value: str | None) -> str:
-    return value or os.environ.get("HRV_DEFAULT_ATHLETE") or "me"
-
-
-def _number(value: float | None, env: str, default: float) -> float:
-    if value is not None:
-        return value
-    raw = os.environ.get(env)
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        return default
+from resources.settings import SettingsResource
 
 
 class InboxResource(dg.ConfigurableResource):
-    """The journal drop folder: ``inbox/`` and ``inbox/<athlete>/``."""
+    """The journal drop folder: ``inbox/`` and ``inbox/<athlete>/`` (HRV_INBOX_DIR)."""
 
-    inbox_dir: str | None = Field(
-        default=None, description="Drop folder; default $HRV_INBOX_DIR, else 'inbox'."
-    )
-    default_athlete: str | None = Field(
-        default=None,
-        description="Athlete for files that name none; default $HRV_DEFAULT_ATHLETE, else 'me'.",
-    )
-    settle_seconds: float | None = Field(
-        default=None,
-        description="A file is read once unmodified this long; default "
-        "$HRV_INBOX_SETTLE_SECONDS, else 2.",
-    )
-    max_attempts: int | None = Field(
-        default=None,
-        description="Runs tried for a pending file before it is reported stuck; default "
-        "$HRV_INBOX_MAX_ATTEMPTS, else 3.",
-    )
-    poll_seconds: float | None = Field(
-        default=None,
-        description="An idle sensor tick keeps watching the inbox this long for a new "
-        "file before it returns (0: off); default $HRV_INBOX_POLL_SECONDS, else 4.",
-    )
+    settings: SettingsResource
 
     @property
     def path(self) -> Path:
-        return _resolve(self.inbox_dir, "HRV_INBOX_DIR", "inbox")
+        return self.settings.get().inbox_dir.expanduser().resolve()
 
     @property
     def athlete_default(self) -> str:
-        return default_athlete(self.default_athlete)
+        return self.settings.get().default_athlete
 
     def limits(self) -> InboxLimits:
+        s = self.settings.get()
         return InboxLimits(
-            settle_seconds=_number(self.settle_seconds, "HRV_INBOX_SETTLE_SECONDS", 2.0),
-            max_attempts=int(_number(self.max_attempts, "HRV_INBOX_MAX_ATTEMPTS", 3)),
-            poll_seconds=max(0.0, _number(self.poll_seconds, "HRV_INBOX_POLL_SECONDS", 4.0)),
+            settle_seconds=s.inbox_settle_seconds,
+            max_attempts=s.inbox_max_attempts,
+            poll_seconds=s.inbox_poll_seconds,
         )
 
     def scan(self) -> list[inbox_files.Candidate]:
@@ -105,35 +70,27 @@ class InboxResource(dg.ConfigurableResource):
 
 
 class SourcesResource(dg.ConfigurableResource):
-    """Wearable exports: ``sources/`` and ``sources/<athlete>/``."""
+    """Wearable exports: ``sources/`` and ``sources/<athlete>/`` (HRV_SOURCES_DIR)."""
 
-    sources_dir: str | None = Field(
-        default=None, description="Exports folder; default $HRV_SOURCES_DIR, else 'sources'."
-    )
-    default_athlete: str | None = Field(
-        default=None,
-        description="Athlete for exports that name none; default $HRV_DEFAULT_ATHLETE.",
-    )
-
-    settle_seconds: float | None = Field(
-        default=None,
-        description="An export is read once unmodified this long; default "
-        "$HRV_SOURCES_SETTLE_SECONDS, else 2.",
-    )
+    settings: SettingsResource
 
     @property
     def path(self) -> Path:
-        return _resolve(self.sources_dir, "HRV_SOURCES_DIR", "sources")
+        return self.settings.get().sources_dir.expanduser().resolve()
+
+    @property
+    def athlete_default(self) -> str:
+        return self.settings.get().default_athlete
 
     def limits(self) -> SourceLimits:
+        s = self.settings.get()
         return SourceLimits(
-            settle_seconds=_number(self.settle_seconds, "HRV_SOURCES_SETTLE_SECONDS", 2.0),
-            max_attempts=int(_number(None, "HRV_INBOX_MAX_ATTEMPTS", 3)),
+            settle_seconds=s.sources_settle_seconds, max_attempts=s.sources_max_attempts
         )
 
     def freshness(self) -> FreshnessSettings:
-        """Stale thresholds: $HRV_FRESHNESS_WARN_HOURS / _FAIL_HOURS, $HRV_TIMEZONE."""
-        return FreshnessSettings.from_env()
+        """Stale thresholds: HRV_FRESHNESS_WARN_HOURS / _FAIL_HOURS, HRV_TIMEZONE."""
+        return FreshnessSettings.from_settings(self.settings.get())
 
     def scan(self) -> list[SourceFile]:
         return scan_sources(self.path)
@@ -146,19 +103,30 @@ class SourcesResource(dg.ConfigurableResource):
     def content_hash(self, f: SourceFile) -> str:
         return sha256_file(f.path)
 
-    @property
-    def athlete_default(self) -> str:
-        return default_athlete(self.default_athlete)
-
 
 class DataStoreResource(dg.ConfigurableResource):
-    """Outputs and stores: ``data/outputs/<athlete>/``, ``data/store/<athlete>/`` and
-    ``data/alerts.jsonl``."""
+    """Outputs, stores and the alert book: ``data/`` (HRV_DATA_DIR)."""
 
-    data_dir: str | None = Field(
-        default=None, description="Data folder; default $HRV_DATA_DIR, else 'data'."
-    )
+    settings: SettingsResource
 
     @property
     def path(self) -> Path:
-        return _resolve(self.data_dir, "HRV_DATA_DIR", "data")
+        return self.settings.get().data_dir.expanduser().resolve()
+
+    def alert_book(self) -> AlertBook:
+        return AlertBook(self.path, AlertPolicy.from_settings(self.settings.get()))
+
+    def record_alert(self, alert: Alert) -> bool:
+        """Record an alert (deduplicated, rate-limited); True if it will be notified."""
+        return self.alert_book().record(alert).notify
+
+
+def folder_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The settings resource and the folder resources that read it."""
+    carrier = SettingsResource.of(settings)
+    return {
+        "settings": carrier,
+        "inbox": InboxResource(settings=carrier),
+        "sources": SourcesResource(settings=carrier),
+        "store": DataStoreResource(settings=carrier),
+    }

@@ -1,22 +1,13 @@
-"""Helpers shared by the sensors: runs in progress, and grouping athletes into runs."""
+"""What the file sensors share: runs in progress, and turning a tick's athletes into runs."""
 
-import hashlib
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import dagster as dg
 
-from assets import BATCH_JOB
-from assets.batch import BATCH_OP
-
-# A run of one athlete takes seconds; one still "started" after 10 minutes lost its worker
-# (run monitoring fails it, run retries and the sensors take over).
-RUN_MAX_RUNTIME_SECONDS = "600"
-# A batch gets this much more per athlete (an athlete's work is ~1 s; this is a backstop).
-BATCH_SECONDS_PER_ATHLETE = 30
+from assets import AthleteRun, run_athletes, squad_run_request
+from hrv.settings import Settings
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -29,58 +20,19 @@ IN_PROGRESS = [
 T = TypeVar("T")
 
 
-def run_athletes(run: dg.DagsterRun) -> list[str]:
-    """The athletes a run updates: its `athlete` tag, or a batch run's configured list."""
-    if "athlete" in run.tags:
-        return [run.tags["athlete"]]
-    if run.job_name == BATCH_JOB:
-        run_config: dict[str, Any] = dict(run.run_config or {})
-        config = run_config.get("ops", {}).get(BATCH_OP, {}).get("config", {})
-        return [str(a) for a in config.get("athletes", [])]
-    return []
-
-
 def active_athletes(instance: dg.DagsterInstance) -> set[str]:
-    """Athletes with a run queued or in progress (any trigger: sensor, UI, retry, batch)."""
+    """Athletes with a run queued or in progress (any trigger: sensor, UI, squad)."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
     return {athlete for run in runs for athlete in run_athletes(run)}
 
 
-@dataclass(frozen=True)
-class BatchSettings:
-    """When a tick's athletes share runs: from ``min_athletes`` athletes on, in runs of at
-    most ``size`` athletes. ``min_athletes`` 0 turns batching off (one run per athlete)."""
+def squads_enabled(settings: Settings, n_athletes: int) -> bool:
+    return settings.squad_min_athletes > 0 and n_athletes >= settings.squad_min_athletes
 
-    min_athletes: int = 4
-    size: int = 25
 
-    @classmethod
-    def from_env(cls) -> "BatchSettings":
-        """$HRV_BATCH_MIN_ATHLETES (default 4, 0 = off) and $HRV_BATCH_SIZE (default 25)."""
-
-        def read(name: str, default: int, low: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ValueError(f"{name}={raw!r} is not a whole number") from None
-            if value < low:
-                raise ValueError(f"{name}={raw!r} must be at least {low}")
-            return value
-
-        return cls(
-            min_athletes=read("HRV_BATCH_MIN_ATHLETES", cls.min_athletes, 0),
-            size=read("HRV_BATCH_SIZE", cls.size, 1),
-        )
-
-    def batched(self, n_athletes: int) -> bool:
-        return self.min_athletes > 0 and n_athletes >= self.min_athletes
-
-    def athletes_per_tick(self, runs_per_tick: int) -> int:
-        """How many athletes a tick may take on, for at most ``runs_per_tick`` runs."""
-        return runs_per_tick * self.size if self.min_athletes > 0 else runs_per_tick
+def athletes_per_tick(settings: Settings, runs_per_tick: int) -> int:
+    """How many athletes a tick may take on, for at most ``runs_per_tick`` runs."""
+    return runs_per_tick * settings.squad_size if settings.squad_min_athletes > 0 else runs_per_tick
 
 
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:
@@ -98,30 +50,16 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return out
 
 
-def batch_runtime(n_athletes: int) -> str:
-    return str(int(RUN_MAX_RUNTIME_SECONDS) + BATCH_SECONDS_PER_ATHLETE * n_athletes)
+def run_requests(runs: Sequence[AthleteRun], settings: Settings) -> list[dg.RunRequest]:
+    """A run per athlete, or squad runs when the tick has many athletes."""
+    if squads_enabled(settings, len(runs)):
+        return [squad_run_request(group) for group in chunks(runs, settings.squad_size)]
+    return [r.run_request() for r in runs]
 
 
-def batch_run_request(
-    trigger: str,
-    members: Sequence[tuple[str, str]],
-    config: dict[str, Any] | None = None,
-    tags: dict[str, str] | None = None,
-) -> dg.RunRequest:
-    """One batch run (assets/batch.py) for ``members``: (athlete, that athlete's own run
-    key). The batch's run key derives from theirs, attempts included, so a retry of the
-    same files is a new run and the same tick repeated is not."""
-    athletes = [athlete for athlete, _ in members]
-    digest = hashlib.sha256("\n".join(key for _, key in members).encode()).hexdigest()[:16]
-    batch_config = {"athletes": athletes, "trigger": trigger, **(config or {})}
-    return dg.RunRequest(
-        run_key=f"{trigger}-batch:{digest}",
-        job_name=BATCH_JOB,
-        run_config={"ops": {BATCH_OP: {"config": batch_config}}},
-        tags={
-            "hrv/trigger": trigger,
-            "hrv/batch": str(len(athletes)),
-            "dagster/max_runtime": batch_runtime(len(athletes)),
-            **(tags or {}),
-        },
-    )
+def describe_requests(requests: Sequence[dg.RunRequest], n_athletes: int) -> str:
+    """'2 squad runs for 40 athletes' or '3 runs' (what was launched, not per athlete)."""
+    squads = sum(1 for r in requests if "hrv/squad" in (r.tags or {}))
+    if squads:
+        return f"{squads} squad run(s) for {n_athletes} athletes"
+    return f"{len(requests)} run(s)"

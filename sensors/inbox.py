@@ -9,16 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from alerts.guard import guarded
-from assets import (
-    ATHLETE_JOB,
-    ATHLETES,
-    ATHLETES_PARTITIONS,
-    JOURNAL_AND_DOWNSTREAM,
-    READINGS_KEY,
-    athlete_assets_job,
-)
-from assets.batch import athlete_batch_job
-from hrv.alerting.catalogue import record_alert, rejected_file_alert, stuck_file_alert
+from assets import ATHLETES, ATHLETES_PARTITIONS, AthleteRun, athlete_assets_job, squad_update_job
+from hrv.alerting import catalogue
 from hrv.intake.inbox import inbox_fingerprint
 from hrv.planning.inbox_tick import (
     ParseCache,
@@ -30,16 +22,14 @@ from hrv.planning.inbox_tick import (
 )
 from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.files import write_json_atomic
-from resources.folders import DataStoreResource, InboxResource
+from resources import DataStoreResource, InboxResource, SettingsResource
 from sensors.common import (
-    RUN_MAX_RUNTIME_SECONDS,
-    BatchSettings,
     active_athletes,
-    batch_run_request,
-    chunks,
+    athletes_per_tick,
+    describe_requests,
+    run_requests,
 )
 
-JOURNAL_OP = "bronze__journal_entries"
 INBOX_STATUS_FILE = "inbox_status.json"
 POLL_INTERVAL_SECONDS = 0.2
 
@@ -67,33 +57,15 @@ def current_entries(data_dir: Path, athlete: str) -> dict[str, str]:
     return cached[1]
 
 
-def run_request(plan: RunPlan, include_readings: bool) -> dg.RunRequest:
-    keys = list(JOURNAL_AND_DOWNSTREAM)
-    if include_readings:
-        keys.append(READINGS_KEY)
-    return dg.RunRequest(
+def athlete_run(plan: RunPlan, include_readings: bool) -> AthleteRun:
+    return AthleteRun(
+        athlete=plan.athlete,
+        trigger="inbox",
         run_key=plan.run_key,
-        job_name=ATHLETE_JOB,
-        partition_key=plan.athlete,
-        asset_selection=keys,
-        run_config={"ops": {JOURNAL_OP: {"config": {"files": plan.files}}}},
-        tags={
-            "athlete": plan.athlete,
-            "hrv/trigger": "inbox",
-            "dagster/max_runtime": RUN_MAX_RUNTIME_SECONDS,
-            "hrv/attempt": str(plan.attempt),
-            "hrv/files": str(len(plan.files)),
-        },
-    )
-
-
-def batch_request(plans: list[RunPlan], with_readings: list[str]) -> dg.RunRequest:
-    """Several athletes in one run (assets/batch.py): same files, same attempts."""
-    return batch_run_request(
-        "inbox",
-        [(p.athlete, p.run_key) for p in plans],
-        config={"files": {p.athlete: p.files for p in plans}, "with_readings": with_readings},
-        tags={"hrv/files": str(sum(len(p.files) for p in plans))},
+        attempt=plan.attempt,
+        files=plan.files,
+        include_readings=include_readings,
+        tags={"hrv/files": str(len(plan.files))},
     )
 
 
@@ -110,32 +82,35 @@ def _write_status(store: DataStoreResource, pending: dict, now: dt.datetime) -> 
 
 @dg.sensor(
     name="inbox_sensor",
-    jobs=[athlete_assets_job, athlete_batch_job],
+    jobs=[athlete_assets_job, squad_update_job],
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 @guarded("inbox_sensor")
 def inbox_sensor(
-    context: dg.SensorEvaluationContext, inbox: InboxResource, store: DataStoreResource
+    context: dg.SensorEvaluationContext,
+    inbox: InboxResource,
+    store: DataStoreResource,
+    settings: SettingsResource,
 ) -> dg.SensorResult:
     """Turns journal files dropped into `inbox/` or `inbox/<athlete>/` into runs.
 
     Settled files are validated; bad ones move to `inbox/rejected/` with a
     `<name>.error.json` and a `rejected_file` alert. Valid files become one run per
     athlete (journal and everything downstream of it), never two at once for the same
-    athlete. When 4 or more athletes have files in one tick, they share batch runs of up
-    to 25 athletes (`athlete_batch`; $HRV_BATCH_MIN_ATHLETES, $HRV_BATCH_SIZE): a run's
-    fixed cost is paid once per batch. A file identical to what is already stored is
-    archived without a run. A file still pending after 3 runs is reported as
-    `stuck_file`; the skip message and `data/inbox_status.json` say why every pending
-    file is waiting.
+    athlete. When 4 or more athletes have files in one tick, they share squad runs of up
+    to 25 athletes (`squad_update`; HRV_SQUAD_MIN_ATHLETES, HRV_SQUAD_SIZE), in which each
+    athlete still gets an asset run of its own, without a new process each. A file
+    identical to what is already stored is archived without a run. A file still pending
+    after 3 runs is reported as `stuck_file`; the skip message and
+    `data/inbox_status.json` say why every pending file is waiting.
     """
     started = time.monotonic()
-    batching = BatchSettings.from_env()
+    config = settings.get()
     limits = inbox.limits()
-    # with batching, a tick's run budget covers that many batches of athletes
+    # with squad runs, a tick's run budget covers that many squads of athletes
     limits = dataclasses.replace(
-        limits, max_runs_per_tick=batching.athletes_per_tick(limits.max_runs_per_tick)
+        limits, max_runs_per_tick=athletes_per_tick(config, limits.max_runs_per_tick)
     )
 
     def plan_now() -> TickPlan:
@@ -178,11 +153,16 @@ def inbox_sensor(
         athlete = candidate.folder_athlete or (result.athletes[0] if result.athletes else None)
         try:
             inbox.reject(candidate, result, now)
-        except OSError as exc:  # vanished or unmovable: report, never raise
+        except FileNotFoundError:  # a run archived it, or its owner removed it, meanwhile
+            context.log.info(f"{candidate.rel} is gone: nothing to reject")
+            continue
+        except OSError as exc:  # unmovable: report, never raise
             context.log.warning(f"could not reject {candidate.rel}: {exc}")
             continue
         errors = [str(e) for e in result.errors]
-        record_alert(store.path, rejected_file_alert(candidate.rel, athlete, errors, result.sha256))
+        store.record_alert(
+            catalogue.journal_rejected(candidate.rel, athlete, errors, result.sha256)
+        )
         context.log.info(f"rejected {candidate.rel}: {'; '.join(errors[:3])}")
     for candidate in plan.duplicates:
         try:
@@ -191,10 +171,7 @@ def inbox_sensor(
         except OSError as exc:
             context.log.warning(f"could not archive duplicate {candidate.rel}: {exc}")
     for rel, athlete, attempts in plan.newly_stuck:
-        record_alert(
-            store.path,
-            stuck_file_alert(rel, athlete, attempts, "every run for it failed or left it"),
-        )
+        store.record_alert(catalogue.journal_stuck(rel, athlete, attempts))
         context.log.error(f"{rel} ({athlete}) is stuck after {attempts} runs")
 
     known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
@@ -204,15 +181,12 @@ def inbox_sensor(
         for p in plan.runs
         if not AthleteStore(store.path, p.athlete).readings_path.exists()
     }
-    if batching.batched(len(plan.runs)):
-        requests = [
-            batch_request(group, [p.athlete for p in group if p.athlete in no_readings])
-            for group in chunks(plan.runs, batching.size)
-        ]
-    else:
-        requests = [run_request(p, include_readings=p.athlete in no_readings) for p in plan.runs]
+    requests = run_requests(
+        [athlete_run(p, include_readings=p.athlete in no_readings) for p in plan.runs], config
+    )
     _write_status(store, plan.pending, now)
-    message = plan.summary() + f" ({time.monotonic() - started:.2f} s)"
+    launched = describe_requests(requests, len(plan.runs)) + " requested, " if requests else ""
+    message = launched + plan.summary() + f" ({time.monotonic() - started:.2f} s)"
     if requests:
         context.log.info(message)
     return dg.SensorResult(

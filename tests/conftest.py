@@ -7,7 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources import DataStoreResource, InboxResource, SourcesResource
+from hrv.settings import Settings
+from resources import build_resources
 
 
 @dataclass
@@ -29,13 +30,15 @@ class Tree:
     def outputs(self, athlete: str) -> Path:
         return self.data / "outputs" / athlete
 
-    def resources(self) -> dict:
-        return {
-            # an idle inbox tick would otherwise keep watching for 4 s (tested on its own)
-            "inbox": InboxResource(inbox_dir=str(self.inbox), default_athlete="me", poll_seconds=0),
-            "sources": SourcesResource(sources_dir=str(self.sources), default_athlete="me"),
-            "store": DataStoreResource(data_dir=str(self.data)),
-        }
+    def settings(self, **overrides) -> Settings:
+        # an idle inbox tick would otherwise keep watching for 4 s (tested on its own)
+        values = {"inbox_poll_seconds": 0.0, **overrides}
+        return Settings(
+            inbox_dir=self.inbox, sources_dir=self.sources, data_dir=self.data, **values
+        )
+
+    def resources(self, **overrides) -> dict:
+        return build_resources(self.settings(**overrides))
 
     def env(self) -> dict[str, str]:
         return {

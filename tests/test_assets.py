@@ -5,10 +5,11 @@ import json
 import dagster as dg
 import pytest
 
-from assets import ALL_ASSETS, ATHLETES
-from assets import check_names as C
+from assets import ASSETS, ATHLETES, CHECKS
 from hrv.demo import SQUAD, write_demo
-from hrv.pipeline import (
+from hrv.steps import journal, predictions, readings
+from hrv.steps import registry as registry_step
+from hrv.steps.outputs import (
     AGENT_FORECAST,
     INTELLIGENCE_CHART,
     INTELLIGENCE_SUMMARY,
@@ -21,7 +22,7 @@ from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.registry import read_registry
 from tests.conftest import yesterday
 
-ALL_KEYS = {a.key for a in ALL_ASSETS}
+ALL_KEYS = {a.key for a in ASSETS}
 CONTRACT_KEYS = {
     TRAINING_METRICS: {
         "athlete",
@@ -61,7 +62,7 @@ CONTRACT_KEYS = {
 def run(instance, tree, athlete, selection=None, config=None):
     instance.add_dynamic_partitions(ATHLETES.name, [athlete])
     return dg.materialize(
-        ALL_ASSETS,
+        [*ASSETS, *CHECKS],
         selection=selection,
         partition_key=athlete,
         instance=instance,
@@ -102,7 +103,7 @@ def test_two_athletes_each_run_materializes_only_its_own_partition(demo, instanc
         assert result.success
         assert materialized(result) == {(k, athlete) for k in ALL_KEYS}
         evaluations = checks(result)
-        assert len(evaluations) == sum(len(list(a.check_specs)) for a in ALL_ASSETS) == 10
+        assert len(evaluations) == 10
         for name, d in evaluations.items():
             assert d.partition == athlete
             if d.severity == dg.AssetCheckSeverity.ERROR:
@@ -139,7 +140,7 @@ def test_correction_supersedes_and_identical_bytes_change_nothing(demo, instance
     journal_meta = next(
         m.event_specific_data.materialization.metadata
         for m in result.get_asset_materialization_events()
-        if m.event_specific_data.materialization.asset_key == ALL_ASSETS[0].key
+        if m.event_specific_data.materialization.asset_key == ASSETS[0].key
     )
     assert journal_meta["superseded_dates"].value == [last]
     versions = AthleteStore(demo.data, "alice").journal_versions()
@@ -190,7 +191,7 @@ def test_blocking_journal_check_stops_everything_downstream(demo, instance):
         (dg.AssetKey(["bronze", "journal_entries"]), "alice"),
         (dg.AssetKey(["bronze", "wearable_readings"]), "alice"),
     }
-    evaluation = checks(result)[C.JOURNAL_SCHEMA]
+    evaluation = checks(result)[journal.SCHEMA.name]
     assert not evaluation.passed and "mood" in evaluation.metadata["verdict"].value
 
 
@@ -201,7 +202,7 @@ def test_registry_tampering_blocks_reconciliation(demo, instance):
     registry.write_text(text.replace(".", ",", 3))
     result = run(instance, demo, "alice")
     assert not result.success
-    evaluation = checks(result)[C.REGISTRY_APPEND_ONLY]
+    evaluation = checks(result)[registry_step.APPEND_ONLY.name]
     assert not evaluation.passed
     keys = {k.to_user_string() for k, _ in materialized(result)}
     assert "gold/reconciliation" not in keys and "gold/predictions_registry" in keys
@@ -215,7 +216,7 @@ def test_warn_check_fails_inside_a_successful_run(demo, instance):
     csv.write_text("\n".join(lines) + "\n")
     result = run(instance, demo, "alice")
     assert result.success
-    evaluation = checks(result)[C.RMSSD_PLAUSIBLE]
+    evaluation = checks(result)[readings.PLAUSIBLE.name]
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
     assert "450" in evaluation.metadata["verdict"].value
 
@@ -249,7 +250,7 @@ def test_journals_without_any_readings_give_a_plain_no_forecast_not_a_failure(tr
     assert forecast["predicted_rmssd_ms"] is None and forecast["for_date"] == "2026-11-21"
     assert forecast["recommendation"] == "train_moderate"
     assert "no HRV forecast yet" in forecast["reasons"][0]
-    assert checks(result)[C.PREDICTION_RANGE].passed
+    assert checks(result)[predictions.IN_RANGE.name].passed
 
 
 def test_data_errors_fail_once_but_filesystem_errors_are_retried(tree, instance):

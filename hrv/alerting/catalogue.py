@@ -1,35 +1,53 @@
-"""Alert records: one JSON object per line in ``data/alerts.jsonl``.
+"""Every alert hrv-sentinel can raise: kinds, severities, fingerprints and wording.
 
-Every alert lands there (and in the log) whether or not Slack is configured; the
-semantics (deduplication, suppression, resolution, the outbox) are in ``hrv/alerting.py``.
+This is the one place that says what an alert is called, how it is identified and what
+it says. Producers (sensors, runs, steps) call the constructors below and hand the result
+to ``hrv.alerting.book.record_alert``; nothing else builds an ``Alert``.
+
+A fingerprint identifies "the same problem": ``<kind>:<athlete or ->:<subject>``. A
+firing alert and the resolved alert that ends it share a fingerprint.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-KINDS = (
-    "run_failure",
-    "check_failure",
-    "stale_source",
-    "rejected_file",
-    "stuck_file",
-    "sensor_failure",
-)
-SEVERITIES = ("info", "warning", "error")
-STATUSES = ("firing", "resolved")
-ALERTS_FILE = "alerts.jsonl"
+Severity = Literal["info", "warning", "error"]
+Status = Literal["firing", "resolved"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
+STATUSES: tuple[Status, ...] = ("firing", "resolved")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of alert: its name in ``alerts.jsonl``, its label in Slack, what it is about."""
+
+    name: str
+    label: str
+    about: Literal["pipeline", "athlete"]
+    meaning: str
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("run_failure", "Run failed", "pipeline", "a run failed at an asset"),
+        Kind("check_failure", "Asset check failed", "pipeline", "a check failed (ERROR or WARN)"),
+        Kind("stale_source", "Stale wearable source", "pipeline", "an athlete's readings stopped"),
+        Kind("rejected_file", "File rejected", "pipeline", "a journal or export was rejected"),
+        Kind("stuck_file", "File stuck", "pipeline", "a file is still pending after its runs"),
+        Kind("sensor_failure", "Sensor failing", "pipeline", "a sensor failed 3 ticks in a row"),
+    )
+}
 
 
 @dataclass(frozen=True)
 class Alert:
     kind: str
-    severity: str
-    status: str
+    severity: Severity
+    status: Status
     title: str
     text: str
     fingerprint: str
@@ -50,65 +68,198 @@ class Alert:
         return asdict(self)
 
 
-def make_alert(
+def fingerprint(kind: str, athlete: str | None, subject: str) -> str:
+    return f"{kind}:{athlete or '-'}:{subject}"
+
+
+def _stamp(at: dt.datetime | None) -> str:
+    return (at or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
+
+
+def _alert(
     kind: str,
+    subject: str,
     *,
+    athlete: str | None,
     title: str,
     text: str,
-    fingerprint: str,
-    athlete: str | None,
-    severity: str = "warning",
-    status: str = "firing",
-    at: dt.datetime | None = None,
-    subject: str | None = None,
+    severity: Severity = "warning",
+    status: Status = "firing",
     link: str | None = None,
+    at: dt.datetime | None = None,
 ) -> Alert:
-    stamp = (at or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
-    return Alert(kind, severity, status, title, text, fingerprint, athlete, stamp, subject, link)
-
-
-def record_alert(data_dir: Path, alert: Alert) -> bool:
-    """Record an alert with the alert manager's semantics; True if it will be delivered."""
-    from hrv.alerting.book import AlertBook
-
-    return AlertBook(Path(data_dir)).record(alert).delivered
-
-
-def read_alerts(data_dir: Path) -> list[dict[str, Any]]:
-    path = Path(data_dir) / ALERTS_FILE
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            out.append(json.loads(line))
-    return out
-
-
-def rejected_file_alert(rel: str, athlete: str | None, errors: list[str], sha: str | None) -> Alert:
-    shown = "\n".join(f"- {e}" for e in errors[:5])
-    more = f"\n(and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return make_alert(
-        "rejected_file",
-        title=f"Rejected journal file {rel}",
-        text=f"{rel} was moved to inbox/rejected/ with {rel.rsplit('/', 1)[-1]}.error.json:\n"
-        + shown
-        + more,
-        fingerprint=f"rejected_file:{athlete or '-'}:{rel}:{(sha or '')[:12]}",
+    return Alert(
+        kind=kind,
+        severity="info" if status == "resolved" else severity,
+        status=status,
+        title=title,
+        text=text,
+        fingerprint=fingerprint(kind, athlete, subject),
         athlete=athlete,
-        subject=rel,
+        at=_stamp(at),
+        subject=subject,
+        link=link,
     )
 
 
-def stuck_file_alert(rel: str, athlete: str, attempts: int, reason: str) -> Alert:
-    return make_alert(
+def _for(athlete: str | None) -> str:
+    return f" for {athlete}" if athlete else ""
+
+
+# --------------------------------------------------------------------------- runs
+def run_failed(athlete: str | None, asset: str, lines: list[str], run_id: str) -> Alert:
+    """A run failed at ``asset`` (or, with no asset known, at its job)."""
+    return _alert(
+        "run_failure",
+        asset,
+        athlete=athlete,
+        severity="error",
+        title=f"Run failed{_for(athlete)} at {asset}",
+        text="\n".join(lines),
+        link=f"/runs/{run_id}",
+    )
+
+
+def run_recovered(athlete: str | None, asset: str, run_id: str) -> Alert:
+    return _alert(
+        "run_failure",
+        asset,
+        athlete=athlete,
+        status="resolved",
+        title=f"{asset} materializes again{_for(athlete)}",
+        text=f"Run {run_id[:8]} materialized it.",
+        link=f"/runs/{run_id}",
+    )
+
+
+# --------------------------------------------------------------------------- checks
+def check_failed(
+    athlete: str | None, asset: str, check: str, severity: Severity, verdict: str, run_id: str
+) -> Alert:
+    level = "ERROR" if severity == "error" else "WARN"
+    return _alert(
+        "check_failure",
+        f"{asset}:{check}",
+        athlete=athlete,
+        severity=severity,
+        title=f"Check {check} failed ({level}){_for(athlete)}",
+        text=verdict,
+        link=f"/runs/{run_id}",
+    )
+
+
+def check_passed(athlete: str | None, asset: str, check: str, verdict: str) -> Alert:
+    link = f"/assets/{asset}?view=checks" + (f"&partition={athlete}" if athlete else "")
+    return _alert(
+        "check_failure",
+        f"{asset}:{check}",
+        athlete=athlete,
+        status="resolved",
+        title=f"Check {check} passes again{_for(athlete)}",
+        text=verdict,
+        link=link,
+    )
+
+
+# --------------------------------------------------------------------------- sources
+def source_stale(athlete: str, failing: bool, state: str, verdict: str) -> Alert:
+    return _alert(
+        "stale_source",
+        "wearable",
+        athlete=athlete,
+        severity="error" if failing else "warning",
+        title=f"{athlete}: wearable source is stale ({state})",
+        text=f"{verdict}. Check the wearable sync for this athlete.",
+        link="/assets/bronze/wearable_readings?view=checks" + f"&partition={athlete}",
+    )
+
+
+def source_fresh(athlete: str, verdict: str) -> Alert:
+    return _alert(
+        "stale_source",
+        "wearable",
+        athlete=athlete,
+        status="resolved",
+        title=f"{athlete}: wearable data is fresh again",
+        text=verdict,
+    )
+
+
+# --------------------------------------------------------------------------- files
+def _listed(errors: list[str]) -> str:
+    shown = "\n".join(f"- {e}" for e in errors[:5])
+    return shown + (f"\n(and {len(errors) - 5} more)" if len(errors) > 5 else "")
+
+
+def journal_rejected(rel: str, athlete: str | None, errors: list[str], sha: str | None) -> Alert:
+    """A journal file moved to inbox/rejected/ with its <name>.error.json."""
+    name = rel.rsplit("/", 1)[-1]
+    return _alert(
+        "rejected_file",
+        f"inbox/{rel}:{(sha or '')[:12]}",
+        athlete=athlete,
+        title=f"Rejected journal file {rel}",
+        text=f"inbox/{rel} was moved to inbox/rejected/ with {name}.error.json:\n"
+        + _listed(errors),
+    )
+
+
+def export_rejected(rel: str, athlete: str | None, errors: list[str], sha: str | None) -> Alert:
+    """A wearable export with nothing usable in it: it stays where the sync tool put it."""
+    return _alert(
+        "rejected_file",
+        f"sources/{rel}:{(sha or '')[:12]}",
+        athlete=athlete,
+        title=f"Rejected wearable export sources/{rel}",
+        text=f"sources/{rel} gave no readings and stays in place (it belongs to your sync "
+        "tool); it is listed in data/sources_status.json:\n" + _listed(errors),
+    )
+
+
+def journal_stuck(rel: str, athlete: str, attempts: int) -> Alert:
+    return _alert(
         "stuck_file",
+        f"inbox/{rel}",
+        athlete=athlete,
         severity="error",
         title=f"Journal file {rel} is stuck",
-        text=f"{rel} for athlete '{athlete}' is still pending after {attempts} runs: {reason}. "
-        "It stays in the inbox; fix the cause and save the file again (a new modification "
-        "time resets the attempts).",
-        fingerprint=f"stuck_file:{athlete}:{rel}",
+        text=f"inbox/{rel} for athlete '{athlete}' is still pending after {attempts} runs: every "
+        "run for it failed or left it. It stays in the inbox; fix the cause and save the file "
+        "again (a new modification time resets the attempts).",
+    )
+
+
+def readings_stuck(athlete: str, files: list[str], attempts: int) -> Alert:
+    return _alert(
+        "stuck_file",
+        "sources",
         athlete=athlete,
-        subject=rel,
+        severity="error",
+        title=f"Readings for {athlete} could not be stored",
+        text=f"{attempts} runs failed to store the readings of {', '.join(files)} for this "
+        "athlete. The exports stay in place; see the failed runs.",
+    )
+
+
+# --------------------------------------------------------------------------- sensors
+def sensor_failing(sensor: str, ticks: int, error: str) -> Alert:
+    return _alert(
+        "sensor_failure",
+        sensor,
+        athlete=None,
+        severity="error",
+        title=f"Sensor {sensor} keeps failing",
+        text=f"{ticks} ticks in a row failed. Last error:\n{error}",
+        link=f"/overview/automation?search={sensor}",
+    )
+
+
+def sensor_recovered(sensor: str, failures: int) -> Alert:
+    return _alert(
+        "sensor_failure",
+        sensor,
+        athlete=None,
+        status="resolved",
+        title=f"Sensor {sensor} works again",
+        text=f"A tick succeeded after {failures} failures.",
     )

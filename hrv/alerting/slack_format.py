@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hrv.alerting.catalogue import KINDS
+
 ICONS = {
     ("firing", "error"): ":red_circle:",
     ("firing", "warning"): ":large_orange_circle:",
     ("firing", "info"): ":large_blue_circle:",
-}
-KIND_LABELS = {
-    "run_failure": "Run failed",
-    "check_failure": "Asset check failed",
-    "stale_source": "Stale wearable source",
-    "rejected_file": "File rejected",
-    "stuck_file": "File stuck",
-    "sensor_failure": "Sensor failing",
 }
 MAX_DETAIL_LINES = 8
 MAX_DETAIL_CHARS = 1500
@@ -53,7 +47,8 @@ def build_message(
         if resolved
         else ICONS.get(("firing", alert.get("severity", "warning")), ":large_orange_circle:")
     )
-    label = KIND_LABELS.get(alert.get("kind", ""), alert.get("kind", "alert"))
+    kind = KINDS.get(alert.get("kind", ""))
+    label = kind.label if kind else str(alert.get("kind", "alert"))
     header = f"{icon} {'Resolved: ' if resolved else ''}{alert.get('title', label)}"
     fields = [{"type": "mrkdwn", "text": f"*Kind*\n{label}"}]
     if alert.get("athlete"):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from hrv.analytics.features import RMSSD_MAX_MS, RMSSD_MIN_MS
 from hrv.analytics.models import INTERVAL_LEVEL, PERSISTENCE
 from hrv.analytics.recommend import RECOMMENDATIONS
+from hrv.intake.freshness import NONE, Freshness, FreshnessSettings
 from hrv.intake.journal import JournalEntry
 
 COMPLETENESS_WINDOW_DAYS = 28
@@ -271,3 +272,24 @@ def agent_forecast_contract(doc: dict[str, Any]) -> CheckOutcome:
         else problems[0]
     )
     return CheckOutcome(not problems, verdict, {"problems": problems})
+
+
+def source_freshness(state: Freshness, settings: FreshnessSettings) -> CheckOutcome:
+    """Is the athlete's newest reading recent? (``state`` from ``freshness.evaluate``)"""
+    if state.state == NONE:
+        return CheckOutcome(
+            False,
+            "no wearable readings yet: put an export in sources/<athlete>/",
+            {"state": state.state},
+        )
+    return CheckOutcome(
+        state.fresh,
+        state.verdict(settings),
+        {
+            "state": state.state,
+            "newest_reading": state.newest_date,
+            "age_hours": state.age_hours,
+            "warn_hours": settings.warn_hours,
+            "fail_hours": settings.fail_hours,
+        },
+    )

@@ -1,10 +1,12 @@
 """Instant feedback on inbox drops: ``python -m hrv.cli.watcher`` (part of ``make run``).
 
-Read-only by design. It reacts to filesystem events (watchdog: inotify on Linux) within
-a fraction of a second and prints, per file, whether it will be accepted (for which
-athlete and dates) or rejected (with the reasons). It never moves a file: the inbox
-sensor is the single source of truth, works with the watcher off, and the two can never
-race for the same file. When the sensor archives a file, the watcher says so too.
+Read-only by design. It reacts to filesystem events (watchdog: inotify on Linux) within a
+fraction of a second and prints, per file and per version of it, what the inbox sensor
+will do: accept it (for which athlete and days; new days, corrections of stored days, or
+the same content as stored, archived without a run) or reject it (with the reasons). It
+never moves a file: the inbox sensor is the single source of truth, works with the watcher
+off, and the two can never race for the same file. When the sensor archives a file, the
+watcher says so too.
 """
 
 from __future__ import annotations
@@ -20,30 +22,53 @@ from typing import TextIO
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from hrv.intake.inbox import PROCESSED, REJECTED, candidate_for, parse_candidate
+from hrv.intake.inbox import HIDDEN, PROCESSED, REJECTED, candidate_for, parse_candidate
+from hrv.settings import load_settings
+from hrv.storage.athlete_store import AthleteStore
 
 QUIET_SECONDS = 0.2  # wait for a burst of write events on one file to end
+VANISHED = "vanished while scanning"
 
 
-def verdict(inbox: Path, rel: str, default_athlete: str, now: float) -> str | None:
-    """One line describing what the sensor will do with this file (None: not a journal)."""
+def _days(dates: list[str]) -> str:
+    return dates[0] if len(dates) == 1 else f"{len(dates)} days {dates[0]}..{dates[-1]}"
+
+
+def verdict(
+    inbox: Path, rel: str, default_athlete: str, data_dir: Path | None, now: float, settle: float
+) -> tuple[str | None, bool]:
+    """(one line saying what the sensor will do with this file, final?).
+
+    Not final: the file is invalid but young; it may still be being written, so the
+    verdict waits until it has settled (the sensor waits for that too)."""
     c = candidate_for(inbox, rel)
+    if c.ignored in (VANISHED, HIDDEN):
+        return None, True
     if c.ignored is not None:
-        return (
-            None
-            if c.ignored == "vanished while scanning"
-            else f"… {rel}: {c.ignored}, ignored until renamed"
-        )
+        return f"… {rel}: {c.ignored}, ignored until renamed", True
     result = parse_candidate(c, default_athlete)
-    if result.ok:
-        days = sorted({e.date.isoformat() for e in result.entries})
-        span = days[0] if len(days) == 1 else f"{len(days)} days {days[0]}..{days[-1]}"
-        return f"✓ {rel}: accepted for {', '.join(result.athletes)}, {span}"
-    young = now - c.mtime_ns / 1e9 < 2.0
-    head = "… not valid yet (still being written?)" if young else "✗ will be rejected"
-    reasons = "; ".join(str(e) for e in result.errors[:3])
-    more = f" (+{len(result.errors) - 3} more)" if len(result.errors) > 3 else ""
-    return f"{head} {rel}: {reasons}{more}"
+    if not result.ok:
+        if now - c.mtime_ns / 1e9 < settle:
+            return None, False
+        reasons = "; ".join(str(e) for e in result.errors[:3])
+        more = f" (+{len(result.errors) - 3} more)" if len(result.errors) > 3 else ""
+        return f"✗ will be rejected {rel}: {reasons}{more}", True
+    news: dict[str, list[str]] = {"new": [], "corrects": [], "same": []}
+    for entry in result.entries:
+        stored = AthleteStore(data_dir, entry.athlete).current_entry_shas() if data_dir else {}
+        day = entry.date.isoformat()
+        if day not in stored:
+            news["new"].append(day)
+        else:
+            news["same" if stored[day] == entry.content_sha() else "corrects"].append(day)
+    who = ", ".join(result.athletes)
+    days = sorted({e.date.isoformat() for e in result.entries})
+    if not news["new"] and not news["corrects"]:
+        return f"= {rel}: same content as stored for {who}, will be archived without a run", True
+    line = f"✓ {rel}: accepted for {who}, {_days(days)}"
+    if news["corrects"]:
+        line += f" (corrects the stored {_days(sorted(set(news['corrects'])))})"
+    return line, True
 
 
 class _Handler(FileSystemEventHandler):
@@ -59,12 +84,21 @@ class _Handler(FileSystemEventHandler):
 
 
 class InboxWatcher:
-    def __init__(self, inbox: Path, default_athlete: str, out: TextIO = sys.stdout):
+    def __init__(
+        self,
+        inbox: Path,
+        default_athlete: str,
+        data_dir: Path | None = None,
+        settle_seconds: float = 2.0,
+        out: TextIO = sys.stdout,
+    ):
         self.inbox = inbox.resolve()
         self.default_athlete = default_athlete
+        self.data_dir = data_dir.resolve() if data_dir else None
+        self.settle = settle_seconds
         self.out = out
         self._due: dict[str, float] = {}
-        self._last: dict[str, str] = {}
+        self._said: dict[str, tuple[int, int]] = {}  # rel -> version (size, mtime) reported
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -74,14 +108,12 @@ class InboxWatcher:
 
     def touch(self, path: Path, kind: str) -> None:
         try:
-            rel = (
-                path.resolve().relative_to(self.inbox).as_posix()
-                if path.exists()
-                else (path.relative_to(self.inbox).as_posix())
-            )
+            rel = path.relative_to(self.inbox).as_posix()
         except ValueError:
             return
         parts = rel.split("/")
+        if any(p.startswith(".") for p in parts):
+            return  # hidden files, including the sensor's own temp files
         if parts[0] in (PROCESSED, REJECTED):
             if kind in ("moved", "created") and path.exists() and not rel.endswith(".error.json"):
                 word = "archived" if parts[0] == PROCESSED else "rejected"
@@ -89,6 +121,13 @@ class InboxWatcher:
             return
         with self._lock:
             self._due[rel] = time.monotonic() + QUIET_SECONDS
+
+    def _version(self, rel: str) -> tuple[int, int] | None:
+        try:
+            st = (self.inbox / rel).lstat()
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
 
     def _drain(self) -> None:
         while not self._stop.wait(0.05):
@@ -98,9 +137,18 @@ class InboxWatcher:
                 for rel in ready:
                     del self._due[rel]
             for rel in ready:
-                line = verdict(self.inbox, rel, self.default_athlete, time.time())
-                if line and self._last.get(rel) != line:
-                    self._last[rel] = line
+                version = self._version(rel)
+                if version is None or self._said.get(rel) == version:
+                    continue  # gone, or this very version was already reported
+                line, final = verdict(
+                    self.inbox, rel, self.default_athlete, self.data_dir, time.time(), self.settle
+                )
+                if not final:  # look again once it has settled
+                    with self._lock:
+                        self._due[rel] = time.monotonic() + self.settle / 2
+                    continue
+                self._said[rel] = version
+                if line:
                     self.say(line)
 
     def run(self) -> None:
@@ -123,13 +171,18 @@ class InboxWatcher:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Instant feedback on files dropped in the inbox.")
-    parser.add_argument(
-        "--inbox", type=Path, default=Path(os.environ.get("HRV_INBOX_DIR") or "inbox")
+    settings = load_settings()
+    parser = argparse.ArgumentParser(
+        description="Instant feedback on journal files dropped in the inbox (read-only).",
+        epilog="example: python -m hrv.cli.watcher --inbox inbox  (Ctrl-C to stop)",
     )
-    parser.add_argument("--default-athlete", default=os.environ.get("HRV_DEFAULT_ATHLETE") or "me")
+    parser.add_argument("--inbox", type=Path, default=settings.inbox_dir, help="HRV_INBOX_DIR")
+    parser.add_argument("--data", type=Path, default=settings.data_dir, help="HRV_DATA_DIR")
+    parser.add_argument(
+        "--default-athlete", default=settings.default_athlete, help="HRV_DEFAULT_ATHLETE"
+    )
     args = parser.parse_args(argv)
-    InboxWatcher(args.inbox, args.default_athlete).run()
+    InboxWatcher(args.inbox, args.default_athlete, args.data, settings.inbox_settle_seconds).run()
     return 0
 
 

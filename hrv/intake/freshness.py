@@ -1,4 +1,4 @@
-"""Is an athlete's wearable source fresh? (pure; thresholds from the environment)
+"""Is an athlete's wearable source fresh? (pure; thresholds from the settings)
 
 An athlete's source is stale when the newest reading is older than
 ``HRV_FRESHNESS_WARN_HOURS`` (warn, default 36) or ``HRV_FRESHNESS_FAIL_HOURS`` (fail,
@@ -11,8 +11,8 @@ defaults, a missed sync is flagged about a day and a half after the last synced 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FRESH, WARN, FAIL, NONE = "fresh", "warn", "fail", "none"
@@ -25,18 +25,9 @@ class FreshnessSettings:
     timezone: str = "UTC"
 
     @classmethod
-    def from_env(cls) -> FreshnessSettings:
-        def hours(name: str, default: float) -> float:
-            raw = os.environ.get(name)
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                return default
-            return value if value > 0 else default
-
-        warn = hours("HRV_FRESHNESS_WARN_HOURS", 36.0)
-        fail = max(hours("HRV_FRESHNESS_FAIL_HOURS", 60.0), warn)
-        return cls(warn, fail, os.environ.get("HRV_TIMEZONE") or "UTC")
+    def from_settings(cls, settings: Any) -> FreshnessSettings:
+        """From ``hrv.settings.Settings`` (HRV_FRESHNESS_*_HOURS, HRV_TIMEZONE)."""
+        return cls(settings.freshness_warn_hours, settings.freshness_fail_hours, settings.timezone)
 
     @property
     def tz(self) -> dt.tzinfo:

@@ -33,6 +33,7 @@ from hrv.storage.files import move_unique, write_json_atomic
 
 PROCESSED = "processed"
 REJECTED = "rejected"
+HIDDEN = "hidden file"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _candidate(path: Path, rel: str, folder: str | None) -> Candidate:
             problem="symlinks are not read (they can point anywhere): drop the file itself",
         )
     if is_ignored_name(path.name):
-        reason = "hidden file" if path.name.startswith(".") else "partial download"
+        reason = HIDDEN if path.name.startswith(".") else "partial download"
         return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns, ignored=reason)
     if not path.is_file():
         return Candidate(

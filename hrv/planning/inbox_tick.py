@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrv.intake.inbox import Candidate, parse_candidate
+from hrv.intake.inbox import HIDDEN, Candidate, parse_candidate
 from hrv.intake.journal import JournalParseResult
 
 CURSOR_VERSION = 1
@@ -71,7 +71,7 @@ class TickPlan:
             reasons[status["reason"]] = reasons.get(status["reason"], 0) + 1
         parts = [f"{n} {reason}" for reason, n in sorted(reasons.items())]
         head = (
-            f"{len(self.runs)} run(s) requested, {len(self.rejects)} rejected, "
+            f"{len(self.runs)} athlete(s) to update, {len(self.rejects)} rejected, "
             f"{len(self.duplicates)} duplicate(s) archived"
         )
         return head + (f"; pending: {', '.join(parts)}" if parts else "; inbox empty")
@@ -151,8 +151,17 @@ def plan_tick(
     live_keys: set[str] = set()
 
     for c in sorted(candidates, key=lambda c: (c.mtime_ns, c.rel)):
+        if c.ignored == HIDDEN:
+            continue  # dotfiles (.gitkeep, editor swap files) are not journals, nor pending
         if c.ignored is not None:
             plan.pending[c.rel] = {"reason": f"ignored until renamed ({c.ignored})"}
+            continue
+        if c.folder_athlete in active_athletes:
+            # a run of this athlete may be moving this very file: decide after it
+            plan.pending[c.rel] = {
+                "reason": "waiting for the run in progress",
+                "athlete": c.folder_athlete,
+            }
             continue
         if c.problem is not None:
             if len(plan.rejects) < limits.max_rejects_per_tick:

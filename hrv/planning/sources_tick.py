@@ -18,80 +18,20 @@ pipeline has seen, so change detection needs no history in the cursor:
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from hrv.intake.journal import (
-    ATHLETE_RE,
-    FILE_FIELD,
-    RESERVED_ATHLETES,
-    FieldError,
-    is_ignored_name,
-)
+from hrv.intake.journal import FILE_FIELD, FieldError
+from hrv.intake.source_folder import SourceFile
 from hrv.intake.wearables import (
-    SOURCE_SUFFIXES,
     SourceParseResult,
     merge_readings,
     reading_fingerprint,
 )
 
 CURSOR_VERSION = 1
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: Path
-    rel: str
-    folder_athlete: str | None
-    size: int
-    mtime_ns: int
-    problem: str | None = None
-
-    @property
-    def signature(self) -> tuple[int, int]:
-        return (self.size, self.mtime_ns)
-
-
-def scan_sources(root: Path) -> list[SourceFile]:
-    """Export files: top-level ``sources/*`` and ``sources/<athlete>/**``."""
-    out: list[SourceFile] = []
-    if not root.is_dir():
-        return out
-    for dirpath, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = Path(dirpath)
-        rel_dir = base.relative_to(root)
-        folder = rel_dir.parts[0] if rel_dir.parts else None
-        for name in sorted(names):
-            if is_ignored_name(name) or Path(name).suffix.lower() not in SOURCE_SUFFIXES:
-                continue
-            path = base / name
-            try:
-                st = path.lstat()
-            except FileNotFoundError:
-                continue
-            problem = None
-            if path.is_symlink():
-                problem = "symlinks are not read (they can point anywhere)"
-            elif folder is not None and (
-                not ATHLETE_RE.match(folder) or folder in RESERVED_ATHLETES
-            ):
-                problem = f"folder name '{folder}' is not an athlete id"
-            out.append(
-                SourceFile(
-                    path,
-                    path.relative_to(root).as_posix(),
-                    folder if problem is None else None,
-                    st.st_size,
-                    st.st_mtime_ns,
-                    problem,
-                )
-            )
-    return out
 
 
 @dataclass
@@ -138,7 +78,9 @@ class SourcesTick:
 
     def summary(self) -> str:
         waiting = sorted({v for v in self.pending.values()})
-        head = f"{len(self.runs)} run(s) requested, {len(self.newly_rejected)} export(s) rejected"
+        head = (
+            f"{len(self.runs)} athlete(s) to update, {len(self.newly_rejected)} export(s) rejected"
+        )
         return head + (f"; waiting: {', '.join(waiting)}" if waiting else "")
 
 

@@ -83,14 +83,25 @@ def sha256_file(path: Path, limit: int | None = None) -> str:
 
 
 def move_unique(src: Path, dest_dir: Path) -> Path:
-    """Move ``src`` into ``dest_dir`` without overwriting: ``a.md``, ``a.dup1.md``, ..."""
+    """Move ``src`` into ``dest_dir`` without overwriting: ``a.md``, ``a.dup1.md``, ...
+
+    If ``src`` vanished meanwhile (another process moved it), FileNotFoundError is raised
+    and no empty folder is left behind.
+    """
+    created = [p for p in (dest_dir, *dest_dir.parents) if not p.exists()]
     dest_dir.mkdir(parents=True, exist_ok=True)
     candidate = dest_dir / src.name
     n = 0
     while candidate.exists() or candidate.is_symlink():
         n += 1
         candidate = dest_dir / f"{src.stem}.dup{n}{src.suffix}"
-    os.replace(src, candidate)
+    try:
+        os.replace(src, candidate)
+    except FileNotFoundError:
+        for folder in created:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        raise
     fsync_dir(dest_dir)
     fsync_dir(src.parent)
     return candidate

@@ -6,8 +6,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from hrv.alerting.book import SendOutcome
+from hrv.alerting.delivery import SendOutcome
 from hrv.alerting.slack_format import build_message
+from resources.settings import SettingsResource
 
 # Answers after which retrying cannot help until someone fixes the configuration.
 PERMANENT_ERRORS = frozenset(
@@ -136,43 +137,35 @@ def _retry_after(headers: Any) -> float:
 
 
 class SlackResource(dg.ConfigurableResource):
-    """Where alerts go. Secrets stay in the environment: the fields name the variables
-    (read with `dg.EnvVar` when a message is sent), so the UI never shows a token and
-    Slack stays optional: with neither a token nor a webhook set, alerts go to the log
-    and `data/alerts.jsonl` only."""
+    """Where alerts go. The token and the webhook URL stay in the environment: the fields
+    name the variables, read with `dg.EnvVar` when a message is sent, so the UI never shows
+    them and Slack stays optional: with neither set, alerts go to the log and
+    `data/alerts.jsonl` only. The channel, the API address and the UI address for links come
+    from the settings (SLACK_CHANNEL, SLACK_API_BASE_URL, DAGSTER_WEBSERVER_URL)."""
 
+    settings: SettingsResource
     bot_token_env: str = Field(
         default="SLACK_BOT_TOKEN", description="Variable holding the bot token (xoxb-...)."
-    )
-    channel_env: str = Field(
-        default="SLACK_CHANNEL", description="Variable holding the channel id or #name."
     )
     webhook_url_env: str = Field(
         default="SLACK_WEBHOOK_URL", description="Variable holding an incoming-webhook URL."
     )
-    api_base_url_env: str = Field(
-        default="SLACK_API_BASE_URL",
-        description="Variable overriding the Web API address (self-hosted gateways, tests).",
-    )
-    webserver_url_env: str = Field(
-        default="DAGSTER_WEBSERVER_URL",
-        description="Variable with the Dagster UI address used in links.",
-    )
 
     def webserver_url(self) -> str:
-        return _env(self.webserver_url_env) or "http://127.0.0.1:3000"
+        return self.settings.get().webserver_url
 
     def transport(self) -> SlackTransport | None:
         """The configured transport, or None when Slack is not configured."""
         token, webhook = _env(self.bot_token_env), _env(self.webhook_url_env)
         if not token and not webhook:
             return None
-        base = _env(self.api_base_url_env)
+        settings = self.settings.get()
+        base = settings.slack_api_base_url
         if base and not base.endswith("/"):
             base += "/"  # slack_sdk joins method names onto it
         return SlackTransport(
             token=token,
-            channel=_env(self.channel_env) if token else None,
+            channel=settings.slack_channel if token else None,
             webhook_url=None if token else webhook,
             base_url=base,
             webserver_url=self.webserver_url(),

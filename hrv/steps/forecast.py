@@ -1,0 +1,139 @@
+"""agent/agent_forecast: what the athlete reads in the morning."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hrv.analytics import quality
+from hrv.analytics.features import finite_or_none
+from hrv.analytics.recommend import recommend
+from hrv.steps import features, predictions
+from hrv.steps.graph import CheckDef, Markdown, Step, StepContext, StepOutput
+from hrv.steps.outputs import (
+    AGENT_FORECAST,
+    MODEL_PREDICTIONS,
+    read_features,
+    read_json_output,
+    selected_prediction,
+    utcnow,
+)
+from hrv.storage.athlete_store import outputs_dir
+from hrv.storage.files import write_json_atomic
+
+KEY = ("agent", "agent_forecast")
+
+CONTRACT = CheckDef(
+    "agent_forecast_contract",
+    "`agent_forecast.json` carries every key of the product contract, a recommendation "
+    "among train_hard / train_moderate / train_easy / rest, and at least one reason. ERROR.",
+    severity="ERROR",
+)
+
+
+def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
+    """Tomorrow's forecast with a training recommendation and its reasons."""
+    frame = read_features(data_dir, athlete)
+    preds = read_json_output(data_dir, athlete, MODEL_PREDICTIONS)
+    chosen = selected_prediction(preds)
+    if chosen is None:
+        return _no_forecast(data_dir, athlete, frame, preds)
+    row = frame[frame["baseline_7d_ln"].notna()].iloc[-1]
+    lo, hi = finite_or_none(row["normal_lo_ms"]), finite_or_none(row["normal_hi_ms"])
+    level, reasons = recommend(
+        predicted_ms=chosen["predicted_rmssd_ms"],
+        normal_mean_ln=finite_or_none(row["normal_mean_ln"], 6),
+        normal_sd_ln=finite_or_none(row["normal_sd_ln"], 6),
+        baseline_ms=finite_or_none(row["baseline_7d_ms"]),
+        normal_lo_ms=lo,
+        cv_7d_pct=finite_or_none(row["cv_7d_pct"]),
+        acwr=finite_or_none(row["acwr"]),
+        illness=bool(row["illness"] == 1.0),
+        alcohol_units=finite_or_none(row["alcohol_units"]),
+        sleep_hours=finite_or_none(row["sleep_hours"]),
+        cold_start=bool(preds.get("cold_start")),
+    )
+    doc = {
+        "athlete": athlete,
+        "for_date": preds["for_date"],
+        "predicted_rmssd_ms": chosen["predicted_rmssd_ms"],
+        "interval_ms": [chosen["lower_ms"], chosen["upper_ms"]],
+        "interval_level": preds.get("interval_level"),
+        "baseline_rmssd_ms": finite_or_none(row["baseline_7d_ms"]),
+        "normal_range_ms": [lo, hi] if lo is not None and hi is not None else None,
+        "recommendation": level,
+        "reasons": reasons,
+        "user_guess_ms": preds.get("user_guess_ms"),
+        "model": chosen["model"],
+        "cold_start": bool(preds.get("cold_start")),
+        "based_on_date": preds.get("based_on_date"),
+        "generated_at": utcnow().isoformat(),
+    }
+    write_json_atomic(outputs_dir(data_dir, athlete) / AGENT_FORECAST, doc)
+    return doc
+
+
+def _no_forecast(
+    data_dir: Path, athlete: str, frame: pd.DataFrame, preds: dict[str, Any]
+) -> dict[str, Any]:
+    """Journals but no usable HRV yet: say so plainly instead of failing the run."""
+    ill = bool(len(frame) and frame["illness"].iloc[-1] == 1.0)
+    reasons = [f"no HRV forecast yet: {preds.get('no_forecast_reason') or 'no data'}"]
+    reasons.append(
+        "illness reported in the journal: rest until symptoms clear"
+        if ill
+        else "train by feel until the wearable export provides readings"
+    )
+    doc = {
+        "athlete": athlete,
+        "for_date": preds.get("for_date"),
+        "predicted_rmssd_ms": None,
+        "interval_ms": None,
+        "interval_level": preds.get("interval_level"),
+        "baseline_rmssd_ms": None,
+        "normal_range_ms": None,
+        "recommendation": "rest" if ill else "train_moderate",
+        "reasons": reasons,
+        "user_guess_ms": preds.get("user_guess_ms"),
+        "model": None,
+        "cold_start": True,
+        "based_on_date": preds.get("based_on_date"),
+        "generated_at": utcnow().isoformat(),
+    }
+    write_json_atomic(outputs_dir(data_dir, athlete) / AGENT_FORECAST, doc)
+    return doc
+
+
+def run(ctx: StepContext) -> StepOutput:
+    doc = agent_forecast(ctx.data_dir, ctx.athlete)
+    # the whole run executes in this process (in-process executor): its peak so far
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return StepOutput(
+        metadata={
+            "run_worker_peak_rss_mb": round(peak_rss_mb, 1),
+            "athlete": ctx.athlete,
+            "for_date": doc["for_date"],
+            "predicted_rmssd_ms": doc["predicted_rmssd_ms"],
+            "recommendation": doc["recommendation"],
+            "reasons": Markdown("\n".join(f"- {r}" for r in doc["reasons"])),
+            "path": outputs_dir(ctx.data_dir, ctx.athlete) / AGENT_FORECAST,
+        },
+        checks=[CONTRACT.result(quality.agent_forecast_contract(doc))],
+    )
+
+
+STEP = Step(
+    key=KEY,
+    run=run,
+    description="""Tomorrow's forecast and training recommendation, with the reasons behind it.
+
+Expected rMSSD with its interval, the 7-day baseline and the normal range, a recommendation
+(train_hard, train_moderate, train_easy or rest) and the athlete's own guess:
+`data/outputs/<athlete>/agent_forecast.json`.""",
+    deps=(predictions.KEY, features.KEY),
+    checks=(CONTRACT,),
+    kinds=frozenset({"json"}),
+)

@@ -1,0 +1,100 @@
+"""gold/hrv_model: the next-morning model, chosen by walk-forward backtest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hrv.analytics import quality
+from hrv.analytics.models import SelectionResult, fit_final, select_model
+from hrv.steps import features
+from hrv.steps.graph import CheckDef, DataProblem, Step, StepContext, StepOutput
+from hrv.steps.outputs import TRAINING_METRICS, read_features, utcnow
+from hrv.storage.athlete_store import AthleteStore, outputs_dir
+from hrv.storage.files import write_json_atomic, write_text_atomic
+
+KEY = ("gold", "hrv_model")
+
+VS_PERSISTENCE = CheckDef(
+    "model_mae_vs_persistence",
+    "The selected model's walk-forward MAE is lower than persistence ('tomorrow = today'). "
+    "WARN: when nothing beats persistence the journal adds no skill yet; the forecast still "
+    "ships, with the baselines' MAE beside it.",
+    severity="WARN",
+)
+
+
+def train(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]]:
+    """Select a model by walk-forward backtest, fit it on all days, store both."""
+    import joblib
+
+    frame = read_features(data_dir, athlete)
+    selection = select_model(frame)
+    fitted = fit_final(frame, selection)
+    store = AthleteStore(data_dir, athlete)
+    store.dir.mkdir(parents=True, exist_ok=True)
+    tmp = store.model_path.with_suffix(".joblib.tmp")
+    joblib.dump({"selection": _selection_state(selection), "fitted": fitted}, tmp)
+    os.replace(tmp, store.model_path)
+    if selection.backtest is not None:
+        write_text_atomic(
+            store.backtest_path, selection.backtest.to_csv(index=False, date_format="%Y-%m-%d")
+        )
+    metrics = selection.training_metrics(athlete)
+    metrics["trained_at"] = utcnow().isoformat()
+    write_json_atomic(outputs_dir(data_dir, athlete) / TRAINING_METRICS, metrics)
+    return selection, metrics
+
+
+def _selection_state(selection: SelectionResult) -> SelectionResult:
+    return SelectionResult(
+        n_days=selection.n_days,
+        n_train_rows=selection.n_train_rows,
+        cold_start=selection.cold_start,
+        selected_model=selection.selected_model,
+        mae_ms=selection.mae_ms,
+        n_backtest=selection.n_backtest,
+        residuals=selection.residuals,
+    )
+
+
+def load_model(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]]:
+    import joblib
+
+    path = AthleteStore(data_dir, athlete).model_path
+    if not path.exists():
+        raise DataProblem(f"{path} is missing: materialize gold/hrv_model first")
+    state = joblib.load(path)
+    return state["selection"], state["fitted"]
+
+
+def run(ctx: StepContext) -> StepOutput:
+    selection, metrics = train(ctx.data_dir, ctx.athlete)
+    mae = {k: v["mae_ms"] for k, v in metrics["candidates"].items()}
+    return StepOutput(
+        metadata={
+            "athlete": ctx.athlete,
+            "selected_model": selection.selected_model,
+            "cold_start": selection.cold_start,
+            "n_days": selection.n_days,
+            "n_backtest_days": selection.n_backtest,
+            **{f"mae_ms/{k}": v for k, v in mae.items()},
+            "training_metrics": outputs_dir(ctx.data_dir, ctx.athlete) / TRAINING_METRICS,
+        },
+        checks=[VS_PERSISTENCE.result(quality.model_beats_persistence(metrics))],
+    )
+
+
+STEP = Step(
+    key=KEY,
+    run=run,
+    description="""Next-morning rMSSD model, chosen by walk-forward backtest MAE.
+
+Candidates: persistence, 7-day mean, ridge regression and gradient-boosted trees on
+journal + load features. Below 14 valid days: cold start, baseline only. Writes
+`training_metrics.json` (selected model, every candidate's MAE, the baselines' MAE).""",
+    deps=(features.KEY,),
+    checks=(VS_PERSISTENCE,),
+    kinds=frozenset({"scikitlearn"}),
+)

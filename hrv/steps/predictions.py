@@ -1,0 +1,95 @@
+"""gold/model_predictions: tomorrow morning's rMSSD from every candidate, with intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hrv.analytics import quality
+from hrv.analytics.features import finite_or_none
+from hrv.analytics.models import INTERVAL_LEVEL, predict_next
+from hrv.steps import features, model
+from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
+from hrv.steps.outputs import MODEL_PREDICTIONS, read_features, selected_prediction, utcnow
+from hrv.storage.athlete_store import outputs_dir
+from hrv.storage.files import write_json_atomic
+
+KEY = ("gold", "model_predictions")
+
+IN_RANGE = CheckDef(
+    "prediction_in_physiological_range",
+    "Every prediction and interval bound is a finite number within 5-300 ms, with lower <= "
+    "predicted <= upper. ERROR, blocking: an impossible forecast is not written, registered "
+    "or recommended on; the previous files stay in place.",
+    severity="ERROR",
+    blocking=True,
+)
+
+
+def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
+    """Tomorrow's predictions of every candidate, the selected one flagged."""
+    frame = read_features(data_dir, athlete)
+    selection, fitted = model.load_model(data_dir, athlete)
+    for_date, preds = predict_next(frame, selection, fitted)
+    last = frame[frame["baseline_7d_ln"].notna()].tail(1)
+    guess = finite_or_none(last["hrv_guess_ms"].iloc[0]) if len(last) else None
+    ordered = sorted(preds.values(), key=lambda p: p.model != selection.selected_model)
+    reason = None
+    if not preds:
+        n_valid = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
+        reason = (
+            "no 7-day baseline yet: it needs 3 valid rMSSD readings within 7 days "
+            f"(this athlete has {n_valid} valid readings in all)"
+        )
+        if len(frame):
+            for_date = pd.Timestamp(frame["date"].iloc[-1]) + pd.Timedelta(days=1)
+            guess = finite_or_none(frame["hrv_guess_ms"].iloc[-1])
+    return {
+        "athlete": athlete,
+        "generated_at": utcnow().isoformat(),
+        "for_date": for_date.date().isoformat() if for_date is not None else None,
+        "based_on_date": last["date"].iloc[0].date().isoformat() if len(last) else None,
+        "selected_model": selection.selected_model,
+        "cold_start": selection.cold_start,
+        "interval_level": INTERVAL_LEVEL,
+        "user_guess_ms": guess,
+        "predictions": [
+            p.to_dict() | {"selected": p.model == selection.selected_model} for p in ordered
+        ],
+        "no_forecast_reason": reason,
+    }
+
+
+def run(ctx: StepContext) -> StepOutput:
+    doc = compute_predictions(ctx.data_dir, ctx.athlete)
+    outcome = quality.prediction_in_range(doc)
+    if outcome.passed:
+        write_json_atomic(outputs_dir(ctx.data_dir, ctx.athlete) / MODEL_PREDICTIONS, doc)
+    else:
+        ctx.log.error(f"prediction for {ctx.athlete} not written: {outcome.verdict}")
+    chosen = selected_prediction(doc) or {}
+    return StepOutput(
+        metadata={
+            "athlete": ctx.athlete,
+            "for_date": doc.get("for_date"),
+            "model": chosen.get("model"),
+            "predicted_rmssd_ms": chosen.get("predicted_rmssd_ms"),
+            "interval_ms": [chosen.get("lower_ms"), chosen.get("upper_ms")],
+            "written": outcome.passed,
+        },
+        checks=[IN_RANGE.result(outcome)],
+    )
+
+
+STEP = Step(
+    key=KEY,
+    run=run,
+    description="""Tomorrow morning's rMSSD from every candidate, with 80% intervals.
+
+Intervals come from each model's own backtest residuals. The selected model is flagged.
+Written to `model_predictions.json` only when the range check passes.""",
+    deps=(model.KEY, features.KEY),
+    checks=(IN_RANGE,),
+)

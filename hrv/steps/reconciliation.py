@@ -1,0 +1,70 @@
+"""gold/reconciliation: registered forecasts scored against the mornings that arrived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hrv.analytics import quality
+from hrv.analytics.reconcile import reconcile
+from hrv.steps import readings, registry
+from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
+from hrv.steps.outputs import RECONCILIATION, registry_paths, utcnow
+from hrv.storage.athlete_store import AthleteStore, outputs_dir
+from hrv.storage.files import write_json_atomic
+from hrv.storage.registry import read_registry
+
+KEY = ("gold", "reconciliation")
+
+COVERAGE = CheckDef(
+    "reconciliation_interval_coverage",
+    "With 10+ forecasts reconciled, the 80% intervals cover at least 60% of the measured "
+    "mornings. WARN: lower coverage means overconfident forecasts.",
+    severity="WARN",
+)
+
+
+def actual_rmssd(data_dir: Path, athlete: str) -> dict[str, float]:
+    out = {}
+    for r in AthleteStore(data_dir, athlete).readings():
+        if r["metric"] == "rmssd":
+            try:
+                out[r["date"]] = float(r["value_ms"])
+            except ValueError:
+                continue
+    return out
+
+
+def reconcile_athlete(data_dir: Path, athlete: str) -> dict[str, Any]:
+    path, _ = registry_paths(data_dir, athlete)
+    doc = reconcile(athlete, read_registry(path), actual_rmssd(data_dir, athlete))
+    doc["generated_at"] = utcnow().isoformat()
+    write_json_atomic(outputs_dir(data_dir, athlete) / RECONCILIATION, doc)
+    return doc
+
+
+def run(ctx: StepContext) -> StepOutput:
+    doc = reconcile_athlete(ctx.data_dir, ctx.athlete)
+    return StepOutput(
+        metadata={
+            "athlete": ctx.athlete,
+            "n_reconciled": doc["n_reconciled"],
+            "mae_ms": doc["mae_ms"],
+            "bias_ms": doc["bias_ms"],
+            "interval_coverage": doc["interval_coverage"],
+            "user_guess_mae_ms": doc["user_guess_mae_ms"],
+        },
+        checks=[COVERAGE.result(quality.reconciliation_coverage(doc))],
+    )
+
+
+STEP = Step(
+    key=KEY,
+    run=run,
+    description="""Registered forecasts scored against the readings that arrived for their mornings.
+
+MAE, bias and interval coverage of the selected model, the baselines and the athlete's own
+guesses, over the last 7, 28 and all days: `reconciliation.json`.""",
+    deps=(registry.KEY, readings.KEY),
+    checks=(COVERAGE,),
+)

@@ -9,14 +9,14 @@ from typing import Any
 
 import dagster as dg
 
-from assets import ATHLETE_JOB, CHECKS_JOB, SQUAD_JOB
+from assets import ATHLETE_JOB, SQUAD_JOB
 from hrv.alerting import catalogue
 from resources import DataStoreResource
 
 WILL_RETRY_TAG = "dagster/will_retry"
 # Athlete runs started by a squad run carry no code-location origin of their own, so the
 # run status sensors watch every run and keep those of these jobs.
-OUR_JOBS = frozenset({ATHLETE_JOB, CHECKS_JOB, SQUAD_JOB, "morning_briefing"})
+OUR_JOBS = frozenset({ATHLETE_JOB, SQUAD_JOB, "morning_briefing"})
 
 
 def _asset_of_step(step_key: str | None) -> str | None:

@@ -7,7 +7,6 @@ from assets.common import ATHLETES, ATHLETES_PARTITIONS, asset_key
 from assets.factory import build_asset, build_checks
 from assets.runs import (
     ATHLETE_JOB,
-    CHECKS_JOB,
     SQUAD_JOB,
     SQUAD_OP,
     AthleteRun,
@@ -27,23 +26,18 @@ ASSET_KEYS = {step.key: asset_key(step) for step in GRAPH}
 
 athlete_assets_job = dg.define_asset_job(
     ATHLETE_JOB,
-    selection=dg.AssetSelection.assets(*ASSETS),
+    selection=dg.AssetSelection.assets(*ASSETS) | dg.AssetSelection.checks(*CHECKS),
     partitions_def=ATHLETES,
-    description="One athlete's asset graph (the part a trigger affects is selected per run).",
-)
-athlete_checks_job = dg.define_asset_job(
-    CHECKS_JOB,
-    selection=dg.AssetSelection.checks(*CHECKS),
-    partitions_def=ATHLETES,
-    description="One athlete's checks that run on their own (source_freshness, on a clock).",
+    description="One athlete's asset graph and checks (the part a trigger affects is selected "
+    "per run; the freshness sensor selects only the source_freshness check).",
 )
 
-_JOBS: dict[frozenset[tuple[str, str]], dict[str, dg.JobDefinition]] = {}
+_JOBS: dict[frozenset[tuple[str, str]], dg.JobDefinition] = {}
 
 
-def athlete_jobs(store: DataStoreResource) -> dict[str, dg.JobDefinition]:
-    """``athlete_assets`` and ``athlete_checks`` bound to the squad run's resources, as
-    runnable jobs (built once per process and settings, not once per athlete)."""
+def athlete_job(store: DataStoreResource) -> dg.JobDefinition:
+    """``athlete_assets`` bound to the squad run's resources, as a runnable job (built once
+    per process and settings, not once per athlete)."""
     key = frozenset(store.settings.values.items())
     if key not in _JOBS:
         # the same settings as this run's, as one carrier shared by both resources
@@ -51,10 +45,10 @@ def athlete_jobs(store: DataStoreResource) -> dict[str, dg.JobDefinition]:
         defs = dg.Definitions(
             assets=ASSETS,
             asset_checks=CHECKS,
-            jobs=[athlete_assets_job, athlete_checks_job],
+            jobs=[athlete_assets_job],
             resources={"settings": carrier, "store": DataStoreResource(settings=carrier)},
         )
-        _JOBS[key] = {job: defs.resolve_job_def(job) for job in (ATHLETE_JOB, CHECKS_JOB)}
+        _JOBS[key] = defs.resolve_job_def(ATHLETE_JOB)
     return _JOBS[key]
 
 
@@ -70,7 +64,7 @@ def update_squad(
     the end if any athlete's run failed, naming them (each failed run alerts on its own)."""
     members = [m.spec() for m in config.athletes]
     rows, failed = [], []
-    for outcome in run_squad(context, athlete_jobs(store), members):
+    for outcome in run_squad(context, athlete_job(store), members):
         verdict = "ok" if outcome.success else f"failed at {', '.join(outcome.failed_steps)}"
         context.log.info(
             f"{outcome.athlete}: run {outcome.run_id[:8]} {verdict} ({outcome.seconds:.2f} s)"
@@ -113,7 +107,7 @@ def squad_update_job() -> None:
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[athlete_assets_job, athlete_checks_job, squad_update_job],
+    jobs=[athlete_assets_job, squad_update_job],
     executor=dg.in_process_executor,
 )
 
@@ -124,12 +118,10 @@ __all__ = [
     "ATHLETES_PARTITIONS",
     "ATHLETE_JOB",
     "CHECKS",
-    "CHECKS_JOB",
     "SQUAD_JOB",
     "AthleteRun",
     "athlete_assets_job",
-    "athlete_checks_job",
-    "athlete_jobs",
+    "athlete_job",
     "defs",
     "run_athletes",
     "squad_run_request",

@@ -24,7 +24,6 @@ from hrv.steps import GRAPH, journal, readings
 from hrv.steps.graph import StepKey
 
 ATHLETE_JOB = "athlete_assets"
-CHECKS_JOB = "athlete_checks"
 SQUAD_JOB = "squad_update"
 SQUAD_OP = "update_squad"
 JOURNAL_OP = "__".join(journal.KEY)
@@ -49,17 +48,24 @@ class AthleteRun:
     include_readings: bool = False  # inbox: the athlete has no readings stored yet
     tags: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def job_name(self) -> str:
-        return CHECKS_JOB if self.trigger == "clock" else ATHLETE_JOB
-
-    def selection(self) -> list[dg.AssetKey] | None:
+    def selection(self) -> list[dg.AssetKey]:
+        """The assets this run materializes (with their checks)."""
         if self.trigger == "clock":
-            return None  # the checks job: every check that runs on its own
+            return []  # only checks: see check_selection
         roots = [TRIGGERS[self.trigger]]
         if self.trigger == "inbox" and self.include_readings:
             roots.append(readings.KEY)
         return [dg.AssetKey(list(k)) for k in GRAPH.downstream(roots)]
+
+    def check_selection(self) -> list[dg.AssetCheckKey] | None:
+        """Checks run on their own (clock runs); None: the selected assets' checks."""
+        if self.trigger != "clock":
+            return None
+        return [
+            dg.AssetCheckKey(dg.AssetKey(list(step.key)), check.name)
+            for step, check in GRAPH.check_defs()
+            if check.evaluate is not None
+        ]
 
     def run_config(self) -> dict[str, Any]:
         if self.trigger != "inbox":
@@ -78,9 +84,10 @@ class AthleteRun:
     def run_request(self) -> dg.RunRequest:
         return dg.RunRequest(
             run_key=self.run_key,
-            job_name=self.job_name,
+            job_name=ATHLETE_JOB,
             partition_key=self.athlete,
             asset_selection=self.selection(),
+            asset_check_keys=self.check_selection(),
             run_config=self.run_config(),
             tags=self.run_tags(),
         )
@@ -174,17 +181,23 @@ class SquadOutcome:
 
 def run_squad(
     context: dg.OpExecutionContext,
-    jobs: dict[str, dg.JobDefinition],
+    job: dg.JobDefinition,
     members: Sequence[AthleteRun],
 ) -> Iterator[SquadOutcome]:
     """Each member's asset run, executed in this process against the instance."""
     for member in members:
         started = time.monotonic()
-        result = jobs[member.job_name].execute_in_process(
+        checks = member.check_selection()
+        if checks is None:
+            runnable, selection = job, member.selection()
+        else:  # checks alone, without materializing their asset
+            runnable = job.get_subset(asset_selection=set(), asset_check_selection=set(checks))
+            selection = None
+        result = runnable.execute_in_process(
             run_config=member.run_config(),
             instance=context.instance,
             partition_key=member.athlete,
-            asset_selection=member.selection(),
+            asset_selection=selection,
             tags={**member.run_tags(), "hrv/squad_run": context.run_id},
             raise_on_error=False,
         )

@@ -7,7 +7,7 @@ import time
 import dagster as dg
 
 from alerts.guard import guarded
-from assets import ATHLETES_PARTITIONS, AthleteRun, athlete_checks_job, squad_update_job
+from assets import ATHLETES_PARTITIONS, AthleteRun, athlete_assets_job, squad_update_job
 from hrv.alerting import catalogue
 from hrv.intake import freshness
 from hrv.storage.athlete_store import AthleteStore
@@ -35,7 +35,7 @@ def newest_reading(store: AthleteStore) -> dt.date | None:
     name="freshness_sensor",
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[athlete_checks_job, squad_update_job],
+    jobs=[athlete_assets_job, squad_update_job],
 )
 @guarded("freshness_sensor")
 def freshness_sensor(
@@ -49,7 +49,8 @@ def freshness_sensor(
 
     When an athlete's state changes (fresh, warn, fail) it sends a `stale_source` alert
     (firing when a source goes stale, resolved when data arrives again) and runs that
-    athlete's `source_freshness` check (job `athlete_checks`), so the check's status on
+    athlete's `source_freshness` check alone (a run of `athlete_assets` that selects only that
+    check), so the check's status on
     `bronze/wearable_readings` follows the clock. Athletes without readings are not judged.
     """
     config = settings.get()

@@ -8,31 +8,39 @@ import pytest
 
 from alerts.dispatcher import alert_dispatcher
 from alerts.guard import FAILURES_BEFORE_ALERT, guarded
-from alerts.slack import SlackResource, SlackTransport
-from hrv.alerting.book import AlertBook, Outbox, deliver
+from hrv.alerting import catalogue
+from hrv.alerting.book import AlertBook, AlertPolicy, read_alerts
 from hrv.alerting.briefing import build_briefing
-from hrv.alerting.catalogue import make_alert, read_alerts
+from hrv.alerting.catalogue import Alert
+from hrv.alerting.delivery import Outbox, deliver
 from hrv.alerting.slack_format import build_message
 from hrv.intake.freshness import FreshnessSettings
+from hrv.settings import Settings
 from hrv.storage.athlete_store import AthleteStore
+from resources import SettingsResource, SlackResource
+from resources.slack import SlackTransport
 from tests.slack_server import GOOD_TOKEN, FakeSlack
 
 T0 = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
 
 
-def alert(status="firing", severity="warning", fp="check_failure:ann:gold/x:c", **kw):
-    return make_alert(
-        "check_failure",
+def alert(status="firing", severity="warning", fp="check_failure:ann:gold/x:c"):
+    return Alert(
+        kind="check_failure",
+        severity=severity,
+        status=status,
         title="Check c failed",
         text="x is 3\nline 2",
         fingerprint=fp,
         athlete="ann",
-        severity=severity,
-        status=status,
+        at=T0.isoformat(),
         subject="gold/x:c",
         link="/runs/abc",
-        **kw,
     )
+
+
+def window(minutes):
+    return AlertPolicy(repeat_window=dt.timedelta(minutes=minutes))
 
 
 @pytest.fixture
@@ -64,25 +72,26 @@ def hook(server, url=None):
 
 # --------------------------------------------------------------------------- the book
 def test_dedupe_suppression_counts_and_resolution(tmp_path):
-    book = AlertBook(tmp_path, window=dt.timedelta(minutes=30))
-    assert book.record(alert(), T0).delivered
+    book = AlertBook(tmp_path, window(30))
+    assert book.record(alert(), T0).notify
     for k in range(3):
         d = book.record(alert(), T0 + dt.timedelta(minutes=5 + k))
-        assert d.recorded and not d.delivered
+        assert d.recorded and not d.notify
     later = book.record(alert(), T0 + dt.timedelta(minutes=40))
-    assert later.delivered and later.note.startswith("3 more suppressed")
+    assert later.notify and later.note.startswith("3 more suppressed")
     resolved = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(hours=1))
-    assert resolved.delivered
+    assert resolved.notify
     again = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(hours=2))
     assert not again.recorded  # nothing was firing: no "resolved" out of the blue
     lines = read_alerts(tmp_path)
-    assert [(x["status"], x["delivered"]) for x in lines] == [
-        ("firing", True),
-        ("firing", False),
-        ("firing", False),
-        ("firing", False),
-        ("firing", True),
-        ("resolved", True),
+    # Slack is not configured here: what is notified goes to the log, repeats are suppressed
+    assert [(x["status"], x["delivery"]) for x in lines] == [
+        ("firing", "log"),
+        ("firing", "suppressed"),
+        ("firing", "suppressed"),
+        ("firing", "suppressed"),
+        ("firing", "log"),
+        ("resolved", "log"),
     ]
     assert {"kind", "severity", "status", "title", "text", "fingerprint", "athlete", "at"} <= set(
         lines[0]
@@ -91,13 +100,13 @@ def test_dedupe_suppression_counts_and_resolution(tmp_path):
 
 
 def test_resolution_reports_suppressed_repeats_and_escalation_breaks_through(tmp_path):
-    book = AlertBook(tmp_path, window=dt.timedelta(hours=1))
+    book = AlertBook(tmp_path, window(60))
     book.record(alert(), T0)
-    assert not book.record(alert(), T0 + dt.timedelta(minutes=1)).delivered
+    assert not book.record(alert(), T0 + dt.timedelta(minutes=1)).notify
     escalated = book.record(alert(severity="error"), T0 + dt.timedelta(minutes=2))
-    assert escalated.delivered
+    assert escalated.notify
     d = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(minutes=3))
-    assert d.delivered and d.note is None
+    assert d.notify and d.note is None
     book.record(alert(), T0 + dt.timedelta(minutes=4))
     book.record(alert(), T0 + dt.timedelta(minutes=5))
     d = book.record(alert(status="resolved", severity="info"), T0 + dt.timedelta(minutes=6))
@@ -106,8 +115,8 @@ def test_resolution_reports_suppressed_repeats_and_escalation_breaks_through(tmp
 
 def test_fingerprints_are_independent(tmp_path):
     book = AlertBook(tmp_path)
-    assert book.record(alert(fp="a"), T0).delivered
-    assert book.record(alert(fp="b"), T0).delivered
+    assert book.record(alert(fp="a"), T0).notify
+    assert book.record(alert(fp="b"), T0).notify
     assert book.firing() == ["a", "b"]
 
 
@@ -209,14 +218,17 @@ def test_not_configured_goes_to_the_log_only(tmp_path):
     assert read_alerts(tmp_path)  # still in alerts.jsonl
 
 
+def slack_resource(**settings):
+    return SlackResource(settings=SettingsResource.of(Settings(**settings)))
+
+
 def test_resource_reads_secrets_from_env_only_when_sending(slack, monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "SLACK_API_BASE_URL"):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    res = SlackResource()
+    # channel and API address are settings (SLACK_API_BASE_URL without its slash)
+    res = slack_resource(slack_channel="C123", slack_api_base_url=slack.api_base_url.rstrip("/"))
     assert res.transport() is None and "not configured" in res.describe()
     monkeypatch.setenv("SLACK_BOT_TOKEN", GOOD_TOKEN)
-    monkeypatch.setenv("SLACK_CHANNEL", "C123")
-    monkeypatch.setenv("SLACK_API_BASE_URL", slack.api_base_url.rstrip("/"))  # no slash
     t = res.transport()
     assert t is not None and t.base_url.endswith("/api/") and t.kind == "bot"
     assert GOOD_TOKEN not in res.describe() and GOOD_TOKEN not in json.dumps(res.model_dump())
@@ -227,10 +239,9 @@ def test_dispatcher_sensor_delivers_through_the_resource(slack, tree, instance, 
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     AlertBook(tree.data).record(alert(), T0)
-    ctx = dg.build_sensor_context(
-        instance=instance, resources={"slack": SlackResource(), "store": tree.resources()["store"]}
-    )
-    result = alert_dispatcher(ctx)
+    resources = {k: v for k, v in tree.resources().items() if k in ("slack", "store")}
+    with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
+        result = alert_dispatcher(ctx)
     assert "1 sent" in result.skip_message and len(slack.delivered()) == 1
 
 
@@ -290,3 +301,39 @@ def test_briefing_splits_a_large_squad():
     )
     assert all(len(blocks) <= 50 for _, blocks in messages)
     assert sum(b["text"]["text"].count("\n") + 1 for _, bl in messages for b in bl[1:]) == 1000
+
+
+# --------------------------------------------------------------------------- the catalogue
+def test_every_kind_has_a_label_and_the_catalogue_wording_is_right():
+    assert set(catalogue.KINDS) == {
+        "run_failure",
+        "check_failure",
+        "stale_source",
+        "rejected_file",
+        "stuck_file",
+        "sensor_failure",
+    }
+    journal = catalogue.journal_rejected("ann/x.md", "ann", ["date: bad"], "abc" * 10)
+    export = catalogue.export_rejected("ann/hrv.csv", "ann", ["no readings"], "def" * 10)
+    assert "moved to inbox/rejected/" in journal.text and journal.title.startswith(
+        "Rejected journal"
+    )
+    # an export is never moved: the alert must not say it was
+    assert "stays in place" in export.text and "inbox/rejected" not in export.text
+    assert export.title == "Rejected wearable export sources/ann/hrv.csv"
+    assert journal.fingerprint != export.fingerprint
+    fired = catalogue.check_failed("ann", "gold/x", "c", "error", "bad", "run1")
+    passed = catalogue.check_passed("ann", "gold/x", "c", "good")
+    assert fired.fingerprint == passed.fingerprint == "check_failure:ann:gold/x:c"
+    assert passed.status == "resolved" and passed.severity == "info"
+    stale = catalogue.source_stale("ann", True, "fail", "old")
+    assert stale.fingerprint == catalogue.source_fresh("ann", "new").fingerprint
+    with pytest.raises(ValueError, match="unknown alert kind"):
+        Alert("nope", "info", "firing", "t", "x", "f", None, "now")
+
+
+def test_alerts_jsonl_says_slack_only_when_slack_is_configured(tmp_path):
+    AlertBook(tmp_path / "a", AlertPolicy(slack_configured=True)).record(alert(), T0)
+    AlertBook(tmp_path / "b", AlertPolicy(slack_configured=False)).record(alert(), T0)
+    assert read_alerts(tmp_path / "a")[0]["delivery"] == "slack"
+    assert read_alerts(tmp_path / "b")[0]["delivery"] == "log"

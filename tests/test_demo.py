@@ -2,10 +2,11 @@
 
 import datetime as dt
 
-from hrv.demo import evaluate, main, write_demo
+from hrv.cli.demo import evaluate, main
+from hrv.demo import write_demo
 from hrv.intake.inbox import parse_candidate, scan_inbox
+from hrv.intake.source_folder import source_files_for
 from hrv.intake.wearables import parse_source_file
-from hrv.pipeline import source_files_for
 
 
 def test_selected_model_beats_persistence_for_every_demo_athlete(tmp_path):

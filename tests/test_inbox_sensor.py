@@ -1,5 +1,6 @@
 """Inbox sensor: the tick planner (pure) and the sensor itself via build_sensor_context."""
 
+import datetime as dt
 import json
 import os
 import time
@@ -7,8 +8,8 @@ import time
 import dagster as dg
 import pytest
 
-from assets import JOURNAL_AND_DOWNSTREAM, READINGS_KEY
-from hrv.alerting.catalogue import read_alerts
+from assets import AthleteRun
+from hrv.alerting.book import read_alerts
 from hrv.intake.inbox import candidate_for, scan_inbox
 from hrv.intake.journal import parse_journal_bytes
 from hrv.planning.inbox_tick import InboxLimits, ParseCache, load_state, plan_tick
@@ -64,7 +65,7 @@ def test_unsettled_hidden_and_partial_files_wait_with_a_reason(tmp_path):
     assert p.runs == [] and p.rejects == []
     assert p.pending["2026-01-01.md"]["reason"].startswith("settling")
     assert "partial download" in p.pending["2026-01-02.md.part"]["reason"]
-    assert "hidden file" in p.pending[".2026-01-03.md"]["reason"]
+    assert ".2026-01-03.md" not in p.pending  # dotfiles (.gitkeep) are not journals at all
     assert "settling" in p.summary()
 
 
@@ -200,10 +201,20 @@ def sensor_env(tree, instance):
     return tree, instance
 
 
-def evaluate(tree, instance, cursor=None):
-    resources = {k: v for k, v in tree.resources().items() if k in ("inbox", "store")}
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-    return inbox_sensor(ctx)
+JOURNAL_AND_DOWNSTREAM = set(AthleteRun("x", "inbox", "k").selection() or [])
+READINGS_KEY = dg.AssetKey(["bronze", "wearable_readings"])
+
+
+def evaluate(tree, instance, cursor=None, **settings):
+    resources = {
+        k: v for k, v in tree.resources(**settings).items() if k in ("inbox", "store", "settings")
+    }
+    return tick(instance, resources, cursor)
+
+
+def tick(instance, resources, cursor=None):
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as ctx:
+        return inbox_sensor(ctx)
 
 
 def test_sensor_requests_partitioned_runs_of_the_journal_and_downstream(sensor_env):
@@ -228,7 +239,7 @@ def test_sensor_requests_partitioned_runs_of_the_journal_and_downstream(sensor_e
     (tree.data / "store" / "ann" / "readings.csv").write_text("date,metric\n")
     result = evaluate(tree, instance, cursor=result.cursor)
     ann = next(r for r in result.run_requests if r.partition_key == "ann")
-    assert set(ann.asset_selection) == set(JOURNAL_AND_DOWNSTREAM)
+    assert set(ann.asset_selection) == JOURNAL_AND_DOWNSTREAM
     assert ann.tags["hrv/attempt"] == "2"
 
 
@@ -316,57 +327,56 @@ def test_settle_wait_is_the_time_until_the_youngest_file_settles(tmp_path):
 def test_a_just_dropped_file_is_taken_in_the_same_tick(sensor_env):
     tree, instance = sensor_env
     drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"), age=False)
-    os.environ["HRV_INBOX_SETTLE_SECONDS"] = "0.5"
-    try:
-        t0 = time.monotonic()
-        result = evaluate(tree, instance)
-    finally:
-        del os.environ["HRV_INBOX_SETTLE_SECONDS"]
+    t0 = time.monotonic()
+    result = evaluate(tree, instance, inbox_settle_seconds=0.5)
     assert [r.partition_key for r in result.run_requests] == ["ann"]
     assert time.monotonic() - t0 < 2.0
 
 
-def test_many_athletes_in_one_tick_share_balanced_batch_runs(sensor_env, monkeypatch):
+def test_many_athletes_in_one_tick_share_balanced_squad_runs(sensor_env):
     tree, instance = sensor_env
-    monkeypatch.setenv("HRV_BATCH_SIZE", "4")
     athletes = [f"a{i}" for i in range(6)]
     for a in athletes:
         drop(tree.inbox / a / "2026-01-01.md", md("2026-01-01"))
         drop(tree.inbox / a / "2026-01-02.md", md("2026-01-02"))
-    result = evaluate(tree, instance)
-    assert [r.job_name for r in result.run_requests] == ["athlete_batch", "athlete_batch"]
-    configs = [r.run_config["ops"]["update_athletes"]["config"] for r in result.run_requests]
-    assert [c["athletes"] for c in configs] == [athletes[:3], athletes[3:]]
+    result = evaluate(tree, instance, squad_size=4)
+    assert [r.job_name for r in result.run_requests] == ["squad_update", "squad_update"]
+    configs = [r.run_config["ops"]["update_squad"]["config"] for r in result.run_requests]
+    assert [[m["athlete"] for m in c["athletes"]] for c in configs] == [athletes[:3], athletes[3:]]
     for config, request in zip(configs, result.run_requests, strict=True):
-        assert config["trigger"] == "inbox"
-        assert config["files"] == {
-            a: [f"{a}/2026-01-01.md", f"{a}/2026-01-02.md"] for a in config["athletes"]
-        }
-        # no readings stored yet for these athletes: the batch builds them too
-        assert config["with_readings"] == config["athletes"]
-        assert request.tags["hrv/batch"] == "3" and request.tags["hrv/files"] == "6"
+        for member in config["athletes"]:
+            a = member["athlete"]
+            assert member["trigger"] == "inbox"
+            assert member["files"] == [f"{a}/2026-01-01.md", f"{a}/2026-01-02.md"]
+            # no readings stored yet for these athletes: their runs build them too
+            assert member["include_readings"] is True
+            assert member["tags"]["hrv/files"] == "2"
+        assert request.tags["hrv/squad"] == "3"
+        assert request.tags["hrv/athletes"] == ", ".join(m["athlete"] for m in config["athletes"])
         assert "athlete" not in request.tags and request.partition_key is None
     assert len({r.run_key for r in result.run_requests}) == 2
+
     # new athletes are registered as partitions in the same tick
     (added,) = result.dynamic_partitions_requests
     assert sorted(added.partition_keys) == athletes
 
 
-def test_a_batch_in_progress_holds_its_athletes_and_few_athletes_get_their_own_runs(
+def test_a_squad_in_progress_holds_its_athletes_and_few_athletes_get_their_own_runs(
     sensor_env,
 ):
     tree, instance = sensor_env
+    squad = [{"athlete": a, "trigger": "inbox", "run_key": a} for a in ("a0", "a1")]
     instance.add_run(
         dg.DagsterRun(
-            job_name="athlete_batch",
+            job_name="squad_update",
             status=dg.DagsterRunStatus.STARTED,
-            run_config={"ops": {"update_athletes": {"config": {"athletes": ["a0", "a1"]}}}},
+            run_config={"ops": {"update_squad": {"config": {"athletes": squad}}}},
         )
     )
     for a in ("a0", "a1", "a2", "a3"):
         drop(tree.inbox / a / "2026-01-01.md", md("2026-01-01"))
     result = evaluate(tree, instance)
-    # a0 and a1 wait for the batch; two athletes left, below the batch threshold of 4
+    # a0 and a1 wait for the squad; two athletes left, below the squad threshold of 4
     assert sorted(r.partition_key for r in result.run_requests) == ["a2", "a3"]
     assert {r.job_name for r in result.run_requests} == {"athlete_assets"}
     status = json.loads((tree.data / "inbox_status.json").read_text())
@@ -374,12 +384,11 @@ def test_a_batch_in_progress_holds_its_athletes_and_few_athletes_get_their_own_r
     assert waiting == {"a0", "a1"}
 
 
-def test_batching_can_be_turned_off(sensor_env, monkeypatch):
+def test_squad_runs_can_be_turned_off(sensor_env):
     tree, instance = sensor_env
-    monkeypatch.setenv("HRV_BATCH_MIN_ATHLETES", "0")
     for i in range(5):
         drop(tree.inbox / f"a{i}" / "2026-01-01.md", md("2026-01-01"))
-    result = evaluate(tree, instance)
+    result = evaluate(tree, instance, squad_min_athletes=0)
     assert len(result.run_requests) == 5
     assert {r.job_name for r in result.run_requests} == {"athlete_assets"}
 
@@ -387,15 +396,8 @@ def test_batching_can_be_turned_off(sensor_env, monkeypatch):
 def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_env):
     import threading
 
-    from resources import DataStoreResource, InboxResource
-
     tree, instance = sensor_env
-    resources = {
-        "inbox": InboxResource(
-            inbox_dir=str(tree.inbox), default_athlete="me", settle_seconds=0.3, poll_seconds=3
-        ),
-        "store": DataStoreResource(data_dir=str(tree.data)),
-    }
+    resources = tree.resources(inbox_settle_seconds=0.3, inbox_poll_seconds=3)
     drop_at = {}
 
     def drop_later():
@@ -405,7 +407,7 @@ def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_e
 
     threading.Thread(target=drop_later).start()
     t0 = time.monotonic()
-    result = inbox_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    result = tick(instance, resources)
     returned = time.monotonic()
     (request,) = result.run_requests
     assert request.partition_key == "ann"
@@ -415,9 +417,7 @@ def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_e
     # the run archived the file; with nothing dropped, a tick watches the whole window
     (tree.inbox / "ann" / "2026-01-01.md").unlink()
     t1 = time.monotonic()
-    idle = inbox_sensor(
-        dg.build_sensor_context(instance=instance, resources=resources, cursor=result.cursor)
-    )
+    idle = tick(instance, resources, result.cursor)
     assert idle.run_requests == [] and time.monotonic() - t1 >= 3
     assert "inbox empty" in idle.skip_reason.skip_message
 
@@ -438,15 +438,8 @@ def test_inbox_fingerprint_sees_drops_not_archives(tmp_path):
 def test_the_watch_outlasts_a_change_that_leaves_nothing_to_do(sensor_env):
     import threading
 
-    from resources import DataStoreResource, InboxResource
-
     tree, instance = sensor_env
-    resources = {
-        "inbox": InboxResource(
-            inbox_dir=str(tree.inbox), default_athlete="me", settle_seconds=0.3, poll_seconds=4
-        ),
-        "store": DataStoreResource(data_dir=str(tree.data)),
-    }
+    resources = tree.resources(inbox_settle_seconds=0.3, inbox_poll_seconds=4)
     # ann's file waits for her run in progress: nothing to do, the tick watches
     ann = drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
     instance.add_run(
@@ -463,6 +456,42 @@ def test_the_watch_outlasts_a_change_that_leaves_nothing_to_do(sensor_env):
 
     threading.Thread(target=meanwhile).start()
     t0 = time.monotonic()
-    result = inbox_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    result = tick(instance, resources)
     assert [r.partition_key for r in result.run_requests] == ["bob"]
     assert time.monotonic() - t0 < 3
+
+
+def test_an_invalid_file_of_an_athlete_with_a_run_in_progress_waits_for_that_run(tmp_path):
+    """The run may be archiving this very file: rejecting it now would race the run."""
+    drop(tmp_path / "bob" / "2026-09-24.json", '{"date": "2026-02-30"}')
+    p = plan(tmp_path, active={"bob"})
+    assert p.rejects == []
+    assert p.pending["bob/2026-09-24.json"]["reason"] == "waiting for the run in progress"
+    assert [c.rel for c, _ in plan(tmp_path).rejects] == ["bob/2026-09-24.json"]
+
+
+def test_rejecting_a_file_that_vanished_meanwhile_leaves_no_empty_folder(sensor_env):
+    tree, instance = sensor_env
+    bad = drop(tree.inbox / "bob" / "2026-09-24.json", '{"date": "2026-02-30"}')
+    (candidate,) = scan_inbox(tree.inbox)
+    bad.unlink()  # a run archived it between the scan and the rejection
+    resources = tree.resources()
+    from hrv.intake.inbox import parse_candidate
+
+    with pytest.raises(FileNotFoundError):
+        resources["inbox"].reject(candidate, parse_candidate(candidate, "me"), dt.datetime.now())
+    assert not (tree.inbox / "rejected").exists()
+    # and the sensor itself, meeting it, says so and goes on
+    drop(tree.inbox / "bob" / "2026-09-25.json", '{"date": "2026-02-30"}')
+    result = evaluate(tree, instance)
+    assert (tree.inbox / "rejected" / "bob" / "2026-09-25.json").exists()
+    assert result.run_requests == []
+
+
+def test_dotfiles_are_neither_pending_nor_reported(sensor_env):
+    tree, instance = sensor_env
+    drop(tree.inbox / ".gitkeep", "")
+    drop(tree.inbox / "ann" / ".swp", "x")
+    result = evaluate(tree, instance)
+    assert "inbox empty" in result.skip_reason.skip_message
+    assert json.loads((tree.data / "inbox_status.json").read_text())["pending"] == []

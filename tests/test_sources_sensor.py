@@ -8,17 +8,16 @@ import time
 import dagster as dg
 import pytest
 
-from assets import READINGS_AND_DOWNSTREAM, READINGS_KEY
-from assets import check_names as C
-from hrv.alerting.catalogue import read_alerts
+from assets import AthleteRun
+from hrv.alerting.book import read_alerts
 from hrv.intake.freshness import FAIL, FRESH, NONE, WARN, FreshnessSettings, evaluate
+from hrv.intake.source_folder import scan_sources
 from hrv.intake.wearables import merge_readings, parse_source_file
 from hrv.planning.sources_tick import (
     SourceCache,
     SourceLimits,
     load_state,
     plan_sources_tick,
-    scan_sources,
 )
 from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.files import sha256_file
@@ -184,14 +183,21 @@ def test_freshness_states_and_thresholds():
     assert evaluate(dt.date(2026, 11, 19), now, tz).age_hours == 49.0
 
 
-def test_freshness_settings_from_env(monkeypatch):
-    monkeypatch.setenv("HRV_FRESHNESS_WARN_HOURS", "0.25")
-    monkeypatch.setenv("HRV_FRESHNESS_FAIL_HOURS", "0.5")
-    monkeypatch.setenv("HRV_TIMEZONE", "Europe/Paris")
-    s = FreshnessSettings.from_env()
+def test_freshness_settings_from_the_settings():
+    from hrv.settings import Settings, SettingsError
+
+    s = FreshnessSettings.from_settings(
+        Settings.from_variables(
+            {
+                "HRV_FRESHNESS_WARN_HOURS": "0.25",
+                "HRV_FRESHNESS_FAIL_HOURS": "0.5",
+                "HRV_TIMEZONE": "Europe/Paris",
+            }
+        )
+    )
     assert (s.warn_hours, s.fail_hours, s.timezone) == (0.25, 0.5, "Europe/Paris")
-    monkeypatch.setenv("HRV_FRESHNESS_WARN_HOURS", "nonsense")
-    assert FreshnessSettings.from_env().warn_hours == 36.0
+    with pytest.raises(SettingsError, match="HRV_FRESHNESS_WARN_HOURS='nonsense'"):
+        Settings.from_variables({"HRV_FRESHNESS_WARN_HOURS": "nonsense"})
 
 
 # --------------------------------------------------------------------------- sensors
@@ -201,9 +207,14 @@ def fresh_caches():
     freshness_module._NEWEST.clear()
 
 
-def sensor_ctx(tree, instance, cursor=None):
-    res = {k: v for k, v in tree.resources().items() if k in ("sources", "store", "inbox")}
-    return dg.build_sensor_context(instance=instance, cursor=cursor, resources=res)
+READINGS_AND_DOWNSTREAM = set(AthleteRun("x", "sources", "k").selection() or [])
+
+
+def sensor_tick(sensor, tree, instance, cursor=None, **settings):
+    keep = ("sources", "store", "inbox", "settings")
+    res = {k: v for k, v in tree.resources(**settings).items() if k in keep}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=res) as ctx:
+        return sensor(ctx)
 
 
 def test_sources_sensor_requests_readings_and_downstream(tree, instance, fresh_caches):
@@ -211,9 +222,9 @@ def test_sources_sensor_requests_readings_and_downstream(tree, instance, fresh_c
     bad = tree.sources / "oops.json"
     bad.write_text('{"neither": "oura nor garmin"}')
     os.utime(bad, (OLD, OLD))
-    result = sources_sensor(sensor_ctx(tree, instance))
+    result = sensor_tick(sources_sensor, tree, instance)
     (req,) = result.run_requests
-    assert req.partition_key == "ann" and set(req.asset_selection) == set(READINGS_AND_DOWNSTREAM)
+    assert req.partition_key == "ann" and set(req.asset_selection) == READINGS_AND_DOWNSTREAM
     assert req.tags["hrv/trigger"] == "sources" and req.tags["hrv/changed_days"] == "2"
     assert result.dynamic_partitions_requests[0].partition_keys == ["ann"]
     (alert,) = read_alerts(tree.data)
@@ -223,12 +234,9 @@ def test_sources_sensor_requests_readings_and_downstream(tree, instance, fresh_c
     assert bad.exists()  # exports are never moved
 
 
-def test_freshness_sensor_records_check_results_and_alerts_on_changes(
-    tree, instance, fresh_caches, monkeypatch
+def test_freshness_sensor_alerts_and_runs_the_check_on_changes_of_state(
+    tree, instance, fresh_caches
 ):
-    monkeypatch.setenv("HRV_FRESHNESS_WARN_HOURS", "36")
-    monkeypatch.setenv("HRV_FRESHNESS_FAIL_HOURS", "60")
-    monkeypatch.setenv("HRV_FRESHNESS_INTERVAL_SECONDS", "1")
     instance.add_dynamic_partitions("athletes", ["ann", "bob", "cat"])
     today = dt.date.today()
     AthleteStore(tree.data, "ann").write_readings(
@@ -238,31 +246,37 @@ def test_freshness_sensor_records_check_results_and_alerts_on_changes(
         [{"date": str(today - dt.timedelta(days=5)), "metric": "rmssd", "value_ms": 50}]
     )
 
-    first = freshness_sensor(sensor_ctx(tree, instance))
-    by = {e.partition: e for e in first.asset_events}
-    assert set(by) == {"ann", "bob"}  # cat has no readings: not judged
-    assert by["ann"].passed and by["ann"].asset_key == READINGS_KEY
-    assert by["ann"].check_name == C.SOURCE_FRESHNESS
-    assert not by["bob"].passed and by["bob"].severity == dg.AssetCheckSeverity.ERROR
+    def run(cursor=None):
+        return sensor_tick(freshness_sensor, tree, instance, cursor, freshness_interval_seconds=1)
+
+    first = run()
+    # ann is fresh (her readings run judged her already); cat has no readings: not judged;
+    # bob is stale: alerted, and his source_freshness check runs so the UI shows it
+    (check,) = first.run_requests
+    assert (check.job_name, check.partition_key) == ("athlete_assets", "bob")
+    assert check.asset_selection == [] and [k.name for k in check.asset_check_keys] == [
+        "source_freshness"
+    ]
+    assert check.tags["athlete"] == "bob" and check.tags["hrv/trigger"] == "clock"
     alerts = read_alerts(tree.data)
     assert [(a["athlete"], a["status"], a["severity"]) for a in alerts] == [
         ("bob", "firing", "error")
     ]
 
     # too soon: nothing evaluated
-    skipped = freshness_sensor(sensor_ctx(tree, instance, first.cursor))
+    skipped = run(first.cursor)
     assert "next evaluation" in skipped.skip_reason.skip_message
 
     time.sleep(1.1)
-    same = freshness_sensor(sensor_ctx(tree, instance, first.cursor))
-    assert same.asset_events == []  # no change of state, no event, no alert
+    same = run(first.cursor)
+    assert same.run_requests == []  # no change of state, no run, no alert
     AthleteStore(tree.data, "bob").write_readings(
         [{"date": str(today), "metric": "rmssd", "value_ms": 50}]
     )
     time.sleep(1.1)
-    back = freshness_sensor(sensor_ctx(tree, instance, same.cursor))
-    (event,) = back.asset_events
-    assert event.partition == "bob" and event.passed
+    back = run(same.cursor)
+    (check,) = back.run_requests
+    assert check.partition_key == "bob" and check.run_key != first.run_requests[0].run_key
     last = read_alerts(tree.data)[-1]
     assert (last["athlete"], last["status"], last["kind"]) == ("bob", "resolved", "stale_source")
     assert last["fingerprint"] == alerts[0]["fingerprint"]
@@ -290,15 +304,15 @@ def test_athletes_with_pending_journals_wait_for_their_inbox_run(tmp_path):
     assert "ann" in t.state["dirty"]  # decided on a later tick
 
 
-def test_a_squad_syncing_at_once_shares_batch_runs(tree, instance, fresh_caches, monkeypatch):
-    monkeypatch.setenv("HRV_BATCH_SIZE", "3")
+def test_a_squad_syncing_at_once_shares_squad_runs(tree, instance, fresh_caches):
     athletes = [f"a{i}" for i in range(5)]
     for a in athletes:
         export(tree.sources / a / "hrv.csv", [("2026-01-01", 50), ("2026-01-02", 51)])
     store_as_pipeline_would(tree.data, tree.sources, "a4")  # a4's readings are stored
-    result = sources_sensor(sensor_ctx(tree, instance))
-    assert [r.job_name for r in result.run_requests] == ["athlete_batch", "athlete_batch"]
-    configs = [r.run_config["ops"]["update_athletes"]["config"] for r in result.run_requests]
-    assert [c["athletes"] for c in configs] == [["a0", "a1"], ["a2", "a3"]]
-    assert {c["trigger"] for c in configs} == {"sources"}
-    assert [r.tags["hrv/changed_days"] for r in result.run_requests] == ["4", "4"]
+    result = sensor_tick(sources_sensor, tree, instance, squad_size=3)
+    assert [r.job_name for r in result.run_requests] == ["squad_update", "squad_update"]
+    configs = [r.run_config["ops"]["update_squad"]["config"] for r in result.run_requests]
+    assert [[m["athlete"] for m in c["athletes"]] for c in configs] == [["a0", "a1"], ["a2", "a3"]]
+    members = [m for c in configs for m in c["athletes"]]
+    assert {m["trigger"] for m in members} == {"sources"}
+    assert [m["tags"]["hrv/changed_days"] for m in members] == ["2"] * 4

@@ -18,7 +18,7 @@ from assets import (
     CHECKS,
     SQUAD_JOB,
     AthleteRun,
-    athlete_jobs,
+    athlete_job,
     squad_run_request,
 )
 from definitions import defs
@@ -62,7 +62,7 @@ def run_single(instance, tree, athlete):
     """What the daemon runs for one athlete: the same job, selection, config and tags."""
     instance.add_dynamic_partitions("athletes", [athlete])
     (spec,) = members([athlete])
-    job = athlete_jobs(tree.resources()["store"])[ATHLETE_JOB]
+    job = athlete_job(tree.resources()["store"])
     return job.execute_in_process(
         run_config=spec.run_config(),
         instance=instance,
@@ -75,8 +75,7 @@ def run_single(instance, tree, athlete):
 
 def athlete_runs(instance) -> dict[str, dg.DagsterRun]:
     return {
-        r.tags["athlete"]: r
-        for r in instance.get_runs(filters=dg.RunsFilter(job_name=ATHLETE_JOB))
+        r.tags["athlete"]: r for r in instance.get_runs(filters=dg.RunsFilter(job_name=ATHLETE_JOB))
     }
 
 
@@ -186,9 +185,7 @@ def test_squad_and_single_runs_record_the_same_outputs_events_and_failures(tmp_p
                 for athlete in ("alice", "bob"):
                     run_single(instance, tree, athlete)
             runs = athlete_runs(instance)
-            recorded[mode] = {
-                a: (r.status, signature(instance, r.run_id)) for a, r in runs.items()
-            }
+            recorded[mode] = {a: (r.status, signature(instance, r.run_id)) for a, r in runs.items()}
     assert recorded["squad"] == recorded["single"]
     alice_status, _ = recorded["squad"]["alice"]
     bob_status, bob_events = recorded["squad"]["bob"]
@@ -250,8 +247,31 @@ def test_a_tick_with_many_athletes_becomes_squad_runs_and_few_stay_single():
     many = run_requests(members([f"x{i}" for i in range(60)]), settings)
     assert [r.job_name for r in many] == [SQUAD_JOB] * 3
     assert [r.tags["hrv/squad"] for r in many] == ["20", "20", "20"]
-    assert many[0].tags["hrv/athletes"].startswith("x0, x1, x2") and "+8 more" in many[0].tags[
-        "hrv/athletes"
-    ]
+    assert (
+        many[0].tags["hrv/athletes"].startswith("x0, x1, x2")
+        and "+8 more" in many[0].tags["hrv/athletes"]
+    )
     off = run_requests(members([f"x{i}" for i in range(60)]), Settings(squad_min_athletes=0))
     assert len(off) == 60 and {r.job_name for r in off} == {ATHLETE_JOB}
+
+
+def test_a_clock_member_runs_only_its_athletes_checks(tree, instance):
+    """The freshness sensor's squad of check runs: no asset is materialized again."""
+    write_squad(tree, ("alice",))
+    assert run_squad(instance, tree, ["alice"]).success
+    before = len(instance.get_runs())
+    request = squad_run_request([AthleteRun("alice", "clock", "clock:alice:1")])
+    result = defs.resolve_job_def(SQUAD_JOB).execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        resources=tree.resources(),
+        raise_on_error=False,
+    )
+    assert result.success and len(instance.get_runs()) == before + 2
+    check_run = next(r for r in instance.get_runs() if r.tags.get("hrv/trigger") == "clock")
+    recorded = signature(instance, check_run.run_id)
+    assert not [k for k in recorded if k[0] == "ASSET_MATERIALIZATION"]
+    evaluated = [k for k in recorded if k[0] == "ASSET_CHECK_EVALUATION"]
+    assert evaluated == [
+        ("ASSET_CHECK_EVALUATION", "bronze/wearable_readings", "source_freshness", "alice", True)
+    ]

@@ -219,3 +219,68 @@ def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> d
     if body.get("errors"):
         raise AssertionError(f"GraphQL errors: {body['errors']}")
     return body["data"]
+
+
+CHECK_STATUS_QUERY = """
+query {
+  assetNodes {
+    assetKey { path }
+    assetChecksOrError {
+      ... on AssetChecks {
+        checks {
+          name
+          partitionStatuses {
+            ... on AssetCheckDefaultPartitionStatuses {
+              succeededPartitions failedPartitions inProgressPartitions
+              skippedPartitions executionFailedPartitions
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def check_partition_statuses(port: int) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Per (asset, check): the athletes in each status, as the UI's Partitions tab reads them
+    (GraphQL ``partitionStatuses``; an athlete in none of them shows as "Missing")."""
+    data = graphql(port, CHECK_STATUS_QUERY)
+    out: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for node in data["assetNodes"]:
+        asset = "/".join(node["assetKey"]["path"])
+        for check in (node.get("assetChecksOrError") or {}).get("checks", []):
+            statuses = check.get("partitionStatuses") or {}
+            out[(asset, check["name"])] = {
+                k.removesuffix("Partitions"): sorted(v) for k, v in statuses.items()
+            }
+    return out
+
+
+def dagster_dev(home: Path, env: dict[str, str], port: int, log: Path) -> DagsterProcess:
+    """What `make run` starts: `dagster dev` (webserver + daemon) on this instance."""
+    return DagsterProcess(
+        [
+            str(BIN / "dagster"),
+            "dev",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-f",
+            str(ROOT / "definitions.py"),
+        ],
+        stack_env(home, env),
+        log,
+    )
+
+
+def webserver_up(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False

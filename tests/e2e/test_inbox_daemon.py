@@ -12,8 +12,8 @@ import time
 import dagster as dg
 import pytest
 
-from assets import JOURNAL_AND_DOWNSTREAM
-from hrv.alerting.catalogue import read_alerts
+from assets import AthleteRun
+from hrv.alerting.book import read_alerts
 from hrv.demo import SQUAD, write_demo
 from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.registry import read_registry
@@ -21,6 +21,7 @@ from tests.conftest import Tree, yesterday
 from tests.e2e.harness import daemon, embedded_home, materializations, quiet, runs, wait_for
 
 pytestmark = pytest.mark.e2e
+JOURNAL_AND_DOWNSTREAM = AthleteRun("x", "inbox", "k").selection() or []
 
 
 @pytest.fixture(scope="module")
@@ -235,12 +236,12 @@ def seed_athlete(tree, athlete, days, seed):
     )
 
 
-def test_a_squad_arriving_at_once_shares_one_batch_run_and_a_broken_athlete_is_isolated(live):
+def test_a_squad_arriving_at_once_shares_one_squad_run_and_a_broken_athlete_is_isolated(live):
     tree, instance, proc = live
     good = [f"sq{i}" for i in range(6)]
     for i, athlete in enumerate([*good, "sqbad"]):
         seed_athlete(tree, athlete, 40, 50 + i)
-    # sqbad's stored journal is corrupt: its part of the batch fails, nobody else's
+    # sqbad's stored journal is corrupt: its run in the squad fails, nobody else's
     log = AthleteStore(tree.data, "sqbad").journal_log_path
     log.write_text(log.read_text() + "{not json\n")
     time.sleep(4)  # the sources sensor sees the exports, already stored: no runs
@@ -261,27 +262,41 @@ def test_a_squad_arriving_at_once_shares_one_batch_run_and_a_broken_athlete_is_i
     (alert, *_) = wait_for(run_failure_for_sqbad, 60, "sqbad's run_failure alert", proc.tail)
     assert alert["subject"] == "bronze/journal_entries"
     assert "journal_log.jsonl" in alert["text"] or "JSON" in alert["text"]
-    batches = [r for r in runs(instance, since) if r.job_name == "athlete_batch"]
-    assert len(batches) == 1
-    first = batches[0]
-    config = first.run_config["ops"]["update_athletes"]["config"]
-    assert sorted(config["athletes"]) == sorted([*good, "sqbad"])
-    assert first.status == dg.DagsterRunStatus.FAILURE  # it names sqbad's failure
-    # every good athlete's partitions were recorded by that one run, per asset
-    done = materializations(instance, [first.run_id])
+    squads = [r for r in runs(instance, since) if r.job_name == "squad_update"]
+    assert len(squads) == 1
+    squad = squads[0]
+    config = squad.run_config["ops"]["update_squad"]["config"]
+    assert sorted(m["athlete"] for m in config["athletes"]) == sorted([*good, "sqbad"])
+    assert squad.tags["hrv/squad"] == "7" and "sq0" in squad.tags["hrv/athletes"]
+    wait_for(lambda: squad_done(instance, squad.run_id), 60, "the squad run to end", proc.tail)
+    # every athlete got an asset run of its own, inside the squad run
+    members = {
+        r.tags["athlete"]: r
+        for r in runs(instance, since)
+        if r.tags.get("hrv/squad_run") == squad.run_id
+    }
+    assert sorted(members) == sorted([*good, "sqbad"])
     for athlete in good:
-        assert {(k.to_user_string(), athlete) for k in JOURNAL_AND_DOWNSTREAM} <= done
+        run = members[athlete]
+        assert run.job_name == "athlete_assets" and run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == athlete
+        done = materializations(instance, [run.run_id])
+        assert done == {(k.to_user_string(), athlete) for k in JOURNAL_AND_DOWNSTREAM}
         assert list((tree.inbox / athlete).iterdir()) == []
         assert (
             forecast(tree, athlete)["for_date"] == (yesterday() + dt.timedelta(days=1)).isoformat()
         )
-    assert not any(a == "sqbad" and not k.startswith("bronze/") for k, a in done)
+    assert members["sqbad"].status == dg.DagsterRunStatus.FAILURE
+    # the squad run fails, naming sqbad; its own failure is not alerted (sqbad's run is)
+    assert instance.get_run_by_id(squad.run_id).status == dg.DagsterRunStatus.FAILURE
     assert not [
         a
         for a in read_alerts(tree.data)
-        if a["kind"] == "run_failure" and a["status"] == "firing" and a["athlete"] in good
+        if a["kind"] == "run_failure"
+        and a["status"] == "firing"
+        and (a["athlete"] in good or a["athlete"] is None)
     ]
-    # sqbad's file is retried alone (an asset run), then reported stuck; never lost
+    # sqbad's file is retried alone (a run of its own), then reported stuck; never lost
     wait_for(
         lambda: [
             a
@@ -292,8 +307,19 @@ def test_a_squad_arriving_at_once_shares_one_batch_run_and_a_broken_athlete_is_i
         "sqbad's stuck_file alert",
         proc.tail,
     )
-    retries = [r for r in runs(instance, since) if r.tags.get("athlete") == "sqbad"]
+    retries = [
+        r
+        for r in runs(instance, since)
+        if r.tags.get("athlete") == "sqbad"
+        and r.tags.get("hrv/trigger") == "inbox"
+        and "hrv/squad_run" not in r.tags
+    ]
     assert len(retries) == 1 and retries[0].job_name == "athlete_assets"
     assert (tree.inbox / "sqbad" / f"{yesterday()}.md").exists()
     settle_runs = wait_for(lambda: quiet(instance), 60, "runs to finish", proc.tail)
     assert settle_runs
+
+
+def squad_done(instance, run_id):
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished

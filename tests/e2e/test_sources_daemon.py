@@ -8,15 +8,17 @@ import time
 import dagster as dg
 import pytest
 
-from assets import READINGS_AND_DOWNSTREAM, READINGS_KEY
-from assets import check_names as C
-from hrv.alerting.catalogue import read_alerts
+from assets import AthleteRun
+from hrv.alerting.book import read_alerts
 from hrv.demo import SQUAD, write_demo
+from hrv.steps import readings
 from tests.conftest import Tree
 from tests.e2e.harness import daemon, embedded_home, materializations, quiet, runs, wait_for
 
 pytestmark = pytest.mark.e2e
 TODAY = dt.date.today()
+READINGS_AND_DOWNSTREAM = AthleteRun("x", "sources", "k").selection() or []
+READINGS_KEY = dg.AssetKey(list(readings.KEY))
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +142,8 @@ def test_malformed_export_is_rejected_while_the_good_one_beside_it_is_processed(
 
 
 def freshness_events(instance, athlete):
-    """The athlete's source_freshness results, newest first, as the UI's check view reads
-    them (runless results from freshness_sensor included)."""
-    key = dg.AssetCheckKey(READINGS_KEY, C.SOURCE_FRESHNESS)
+    """The athlete's source_freshness results, newest first, with the run of each."""
+    key = dg.AssetCheckKey(READINGS_KEY, readings.FRESHNESS.name)
     out = []
     for rec in instance.event_log_storage.get_asset_check_execution_history(key, limit=500):
         data = rec.event.dagster_event.event_specific_data if rec.event else None
@@ -171,7 +172,14 @@ def test_stale_source_fires_then_resolves_when_data_arrives(live):
     assert "over the 0.5 h fail threshold" in firing["text"]
     latest = wait_for(lambda: freshness_events(instance, "carol"), 30, "the check result")
     assert not latest[0][1].passed
-    assert any(run_id is None for run_id, _ in latest)  # recorded by the sensor, no run
+    # the freshness sensor ran carol's check in a run of its own (so the UI shows it)
+    clock_runs = wait_for(
+        lambda: [r for r in runs(instance) if r.tags.get("hrv/trigger") == "clock"],
+        30,
+        "carol's check run",
+        proc.tail,
+    )
+    assert {r.tags["athlete"] for r in clock_runs} == {"carol"}
 
     append_reading(csv, TODAY, 61)  # the sync works again
     wait_for(lambda: len(carol_alerts()) == 2, 90, "the resolved alert", proc.tail)

@@ -12,11 +12,12 @@ from pathlib import Path
 T0 = time.perf_counter()
 import dagster as dg  # noqa: E402
 
-from assets import ALL_ASSETS, JOURNAL_AND_DOWNSTREAM  # noqa: E402
+from assets import ASSETS, CHECKS, AthleteRun  # noqa: E402
 from benchmarks.run import history  # noqa: E402
 from hrv.intake.journal import JournalEntry  # noqa: E402
+from hrv.settings import Settings  # noqa: E402
 from hrv.storage.athlete_store import AthleteStore, IncomingEntry  # noqa: E402
-from resources import DataStoreResource, InboxResource, SourcesResource  # noqa: E402
+from resources import build_resources  # noqa: E402
 
 IMPORTED = time.perf_counter()
 
@@ -35,16 +36,15 @@ def main() -> None:
         )
         instance.add_dynamic_partitions("athletes", ["sq"])
         t = time.perf_counter()
+        settings = Settings(
+            inbox_dir=root / "inbox", sources_dir=root / "sources", data_dir=root / "data"
+        )
         result = dg.materialize(
-            ALL_ASSETS,
-            selection=list(JOURNAL_AND_DOWNSTREAM),
+            [*ASSETS, *CHECKS],
+            selection=AthleteRun("sq", "inbox", "k").selection(),
             partition_key="sq",
             instance=instance,
-            resources={
-                "inbox": InboxResource(inbox_dir=str(root / "inbox")),
-                "sources": SourcesResource(sources_dir=str(root / "sources")),
-                "store": DataStoreResource(data_dir=str(root / "data")),
-            },
+            resources=build_resources(settings),
         )
         assert result.success
         done = time.perf_counter()

@@ -132,11 +132,12 @@ def bench_tick() -> None:
         root = Path(tmp)
         tree = Tree(root)
         tree.data.mkdir()
-        res = {k: v for k, v in tree.resources().items() if k in ("inbox", "store")}
+        res = {k: v for k, v in tree.resources().items() if k in ("inbox", "store", "settings")}
         make_files(root, 10_000, 10_000)
 
         def ours_tick():
-            return inbox_sensor(dg.build_sensor_context(instance=instance, resources=res))
+            with dg.build_sensor_context(instance=instance, resources=res) as ctx:
+                return inbox_sensor(ctx)
 
         def stock_tick():
             os.environ["HRV_INBOX_DIR"] = str(tree.inbox)

@@ -495,3 +495,13 @@ def test_dotfiles_are_neither_pending_nor_reported(sensor_env):
     result = evaluate(tree, instance)
     assert "inbox empty" in result.skip_reason.skip_message
     assert json.loads((tree.data / "inbox_status.json").read_text())["pending"] == []
+
+
+def test_attempts_are_kept_while_the_athlete_has_a_run_in_progress(tmp_path):
+    drop(tmp_path / "ann" / "2026-01-01.md", md("2026-01-01"))
+    first = plan(tmp_path)
+    assert [r.attempt for r in first.runs] == [1]
+    waiting = plan(tmp_path, state=first.state, active={"ann"})
+    assert waiting.runs == [] and waiting.state["attempts"] == first.state["attempts"]
+    again = plan(tmp_path, state=waiting.state)  # the run failed: this is the second try
+    assert [r.attempt for r in again.runs] == [2]

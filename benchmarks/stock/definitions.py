@@ -10,13 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import ALL_ASSETS, ATHLETES, ATHLETES_PARTITIONS
-from resources import DataStoreResource, InboxResource, SourcesResource
+from assets import ASSETS, ATHLETES, ATHLETES_PARTITIONS, CHECKS
+from hrv.settings import load_settings
+from resources import build_resources
 
 
 @dg.sensor(
     name="stock_inbox_sensor",
-    target=dg.AssetSelection.assets(*ALL_ASSETS),
+    target=dg.AssetSelection.assets(*ASSETS),
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -47,12 +48,9 @@ def stock_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=ASSETS,
+    asset_checks=CHECKS,
     sensors=[stock_inbox_sensor],
-    resources={
-        "inbox": InboxResource(),
-        "sources": SourcesResource(),
-        "store": DataStoreResource(),
-    },
+    resources=build_resources(load_settings()),
     executor=dg.multiprocess_executor,
 )

@@ -157,11 +157,13 @@ def plan_tick(
             plan.pending[c.rel] = {"reason": f"ignored until renamed ({c.ignored})"}
             continue
         if c.folder_athlete in active_athletes:
-            # a run of this athlete may be moving this very file: decide after it
+            # a run of this athlete may be moving this very file: decide after it, and
+            # keep counting the runs this file has had
             plan.pending[c.rel] = {
                 "reason": "waiting for the run in progress",
                 "athlete": c.folder_athlete,
             }
+            live_keys.update(k for k in attempts if k.split("|")[1:2] == [c.rel])
             continue
         if c.problem is not None:
             if len(plan.rejects) < limits.max_rejects_per_tick:

@@ -31,7 +31,7 @@ STYLES = (
     ("csv_plus_md", "generic_csv"),
     ("json_yaml", "whoop"),
     ("md_named", "garmin"),
-    ("md_named", "oura_apple"),
+    ("md_named", "generic_csv"),
 )
 SIX = tuple(AthleteProfile(f"runner{i}", 50.0 + 6 * i, *STYLES[i % len(STYLES)]) for i in range(6))
 
@@ -51,7 +51,12 @@ def test_six_athletes_at_once_show_every_check_status_per_athlete(tmp_path):
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         wait_for(lambda: webserver_up(port), 90, "the webserver", proc.tail)
-        write_demo(tree.inbox, tree.sources, days=60, end=yesterday(), seed=21, squad=SIX)
+        # six athletes' journals and exports, written aside and then dropped at once
+        staging = Tree(tmp_path / "staging")
+        write_demo(staging.inbox, staging.sources, days=60, end=yesterday(), seed=21, squad=SIX)
+        for kind in ("inbox", "sources"):
+            for folder in sorted(getattr(staging, kind).iterdir()):
+                folder.rename(getattr(tree, kind) / folder.name)
         wait_for(lambda: forecasts(tree), 240, "six forecasts", proc.tail)
         wait_for(lambda: quiet(instance), 120, "runs to finish", proc.tail)
         athletes = sorted(p.athlete for p in SIX)
@@ -77,10 +82,14 @@ def test_six_athletes_at_once_show_every_check_status_per_athlete(tmp_path):
         )["runsOrError"]["results"]
         assert tags and all(r["jobName"] == "athlete_assets" for r in tags)
         # the settings in effect are visible in the UI (Resources, "settings"), secrets not
+        workspace = graphql(
+            port, "query { workspaceOrError { ... on Workspace { locationEntries { name } } } }"
+        )
+        location = workspace["workspaceOrError"]["locationEntries"][0]["name"]
         details = graphql(
             port,
             "query { topLevelResourceDetailsOrError(resourceSelector: {repositoryLocationName: "
-            '"hrv_sentinel", repositoryName: "__repository__", resourceName: "settings"}) '
+            f'"{location}", repositoryName: "__repository__", resourceName: "settings"}}) '
             "{ ... on ResourceDetails { configuredValues { key value } } } }",
         )["topLevelResourceDetailsOrError"]
         shown = json.dumps(details["configuredValues"])

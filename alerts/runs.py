@@ -70,7 +70,9 @@ def _check_alerts(
         if ev.passed:
             store.record_alert(catalogue.check_passed(athlete, asset, ev.check_name, _verdict(ev)))
         elif fire:
-            severity = "error" if ev.severity == dg.AssetCheckSeverity.ERROR else "warning"
+            severity: catalogue.Severity = (
+                "error" if ev.severity == dg.AssetCheckSeverity.ERROR else "warning"
+            )
             store.record_alert(
                 catalogue.check_failed(
                     athlete, asset, ev.check_name, severity, _verdict(ev), run.run_id

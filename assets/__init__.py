@@ -1,6 +1,8 @@
 """The per-athlete asset graph, generated from the step graph (``hrv/steps``), and the two
 jobs the sensors run: one athlete's assets, and a squad of athletes."""
 
+from typing import Any
+
 import dagster as dg
 
 from assets.common import ATHLETES, ATHLETES_PARTITIONS, asset_key
@@ -63,7 +65,8 @@ def update_squad(
     in this process. One athlete's failure never stops the others; the squad run fails at
     the end if any athlete's run failed, naming them (each failed run alerts on its own)."""
     members = [m.spec() for m in config.athletes]
-    rows, failed = [], []
+    rows: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     for outcome in run_squad(context, athlete_job(store), members):
         verdict = "ok" if outcome.success else f"failed at {', '.join(outcome.failed_steps)}"
         context.log.info(
@@ -78,7 +81,7 @@ def update_squad(
         f"| {r['seconds']:.2f} |"
         for r in rows
     )
-    metadata = {
+    metadata: dict[str, Any] = {
         "athletes": len(rows),
         "failed": len(failed),
         "runs": dg.MetadataValue.md(

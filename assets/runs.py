@@ -157,7 +157,8 @@ def squad_run_request(members: Sequence[AthleteRun]) -> dg.RunRequest:
 
 def squad_athletes(run: dg.DagsterRun) -> list[str]:
     """The athletes a squad run updates (from its run config)."""
-    config = dict(run.run_config or {}).get("ops", {}).get(SQUAD_OP, {}).get("config", {})
+    run_config: dict[str, Any] = dict(run.run_config or {})
+    config = run_config.get("ops", {}).get(SQUAD_OP, {}).get("config", {})
     return [str(a.get("athlete")) for a in config.get("athletes", []) if isinstance(a, dict)]
 
 

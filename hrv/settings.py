@@ -41,114 +41,118 @@ class Settings(BaseSettings):
     )
 
     inbox_dir: Path = Field(
-        Path("inbox"), validation_alias=_env("HRV_INBOX_DIR"), description="journal drop folder"
+        default=Path("inbox"),
+        validation_alias=_env("HRV_INBOX_DIR"),
+        description="journal drop folder",
     )
     sources_dir: Path = Field(
-        Path("sources"), validation_alias=_env("HRV_SOURCES_DIR"), description="wearable exports"
+        default=Path("sources"),
+        validation_alias=_env("HRV_SOURCES_DIR"),
+        description="wearable exports",
     )
     data_dir: Path = Field(
-        Path("data"),
+        default=Path("data"),
         validation_alias=_env("HRV_DATA_DIR"),
         description="outputs, stores, alerts.jsonl",
     )
     default_athlete: str = Field(
-        "me",
+        default="me",
         pattern=ATHLETE_PATTERN,
         validation_alias=_env("HRV_DEFAULT_ATHLETE"),
         description="athlete when a file names none",
     )
     inbox_settle_seconds: float = Field(
-        2.0,
+        default=2.0,
         ge=0,
         validation_alias=_env("HRV_INBOX_SETTLE_SECONDS"),
         description="a journal file is read once unmodified this long",
     )
     inbox_max_attempts: int = Field(
-        3,
+        default=3,
         ge=1,
         validation_alias=_env("HRV_INBOX_MAX_ATTEMPTS"),
         description="runs tried for a pending journal file before it is reported stuck",
     )
     inbox_poll_seconds: float = Field(
-        4.0,
+        default=4.0,
         ge=0,
         validation_alias=_env("HRV_INBOX_POLL_SECONDS"),
         description="an idle inbox tick keeps watching for a new file this long (0: off)",
     )
     sources_settle_seconds: float = Field(
-        2.0,
+        default=2.0,
         ge=0,
         validation_alias=_env("HRV_SOURCES_SETTLE_SECONDS"),
         description="an export is read once unmodified this long",
     )
     sources_max_attempts: int = Field(
-        3,
+        default=3,
         ge=1,
         validation_alias=_env("HRV_SOURCES_MAX_ATTEMPTS"),
         description="runs tried for an athlete's changed readings before they are reported stuck",
     )
     squad_min_athletes: int = Field(
-        4,
+        default=4,
         ge=0,
         validation_alias=_env("HRV_SQUAD_MIN_ATHLETES", "HRV_BATCH_MIN_ATHLETES"),
         description="from this many athletes in one sensor tick on, they share squad runs "
         "(0: never)",
     )
     squad_size: int = Field(
-        25,
+        default=25,
         ge=1,
         validation_alias=_env("HRV_SQUAD_SIZE", "HRV_BATCH_SIZE"),
         description="most athletes in one squad run",
     )
     freshness_warn_hours: float = Field(
-        36.0,
+        default=36.0,
         gt=0,
         validation_alias=_env("HRV_FRESHNESS_WARN_HOURS"),
         description="a source is stale (warn) when the newest reading is older (fractions allowed)",
     )
     freshness_fail_hours: float = Field(
-        60.0,
+        default=60.0,
         gt=0,
         validation_alias=_env("HRV_FRESHNESS_FAIL_HOURS"),
         description="a source is stale (fail) when the newest reading is older",
     )
     freshness_interval_seconds: float = Field(
-        60.0,
+        default=60.0,
         ge=1,
         validation_alias=_env("HRV_FRESHNESS_INTERVAL_SECONDS"),
         description="how often freshness is evaluated",
     )
     timezone: str = Field(
-        "UTC",
+        default="UTC",
         validation_alias=_env("HRV_TIMEZONE"),
         description="the squad's clock: end of a reading's day, the 07:00 briefing",
     )
     alert_repeat_minutes: float = Field(
-        60.0,
+        default=60.0,
         ge=0,
         validation_alias=_env("HRV_ALERT_REPEAT_MINUTES"),
         description="repeats of a firing alert within this window are suppressed and counted",
     )
     webserver_url: str = Field(
-        "http://127.0.0.1:3000",
+        default="http://127.0.0.1:3000",
         validation_alias=_env("DAGSTER_WEBSERVER_URL"),
         description="the Dagster UI's address, for links in alerts",
     )
     slack_bot_token: SecretStr | None = Field(
-        None,
+        default=None,
         validation_alias=_env("SLACK_BOT_TOKEN"),
         description="Slack bot token (xoxb-...), with SLACK_CHANNEL; secret",
     )
     slack_channel: str | None = Field(
-        None, validation_alias=_env("SLACK_CHANNEL"), description="channel id or #name"
+        default=None, validation_alias=_env("SLACK_CHANNEL"), description="channel id or #name"
     )
     slack_webhook_url: SecretStr | None = Field(
-        None,
+        default=None,
         validation_alias=_env("SLACK_WEBHOOK_URL"),
         description="Slack incoming-webhook URL, instead of a bot token; secret",
     )
     slack_api_base_url: str | None = Field(
-        None,
+        default=None,
         validation_alias=_env("SLACK_API_BASE_URL"),
         description="Slack Web API address (self-hosted gateways, tests)",
     )

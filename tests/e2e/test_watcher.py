@@ -1,5 +1,6 @@
 """The watchdog watcher: a verdict per dropped file in well under a second, read-only."""
 
+import datetime as dt
 import os
 import queue
 import subprocess
@@ -9,6 +10,8 @@ import time
 
 import pytest
 
+from hrv.intake.journal import JournalEntry
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry
 from tests.e2e.harness import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -18,13 +21,26 @@ pytestmark = pytest.mark.e2e
 def watcher(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    store = AthleteStore(tmp_path / "data", "ann")
+    store.ingest_journal(
+        [IncomingEntry(JournalEntry(date=dt.date(2026, 11, 1), athlete="ann", mood=3), "x", None)],
+        dt.datetime.now(dt.UTC),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hrv.cli.watcher", "--inbox", str(inbox)],
+        [
+            sys.executable,
+            "-m",
+            "hrv.cli.watcher",
+            "--inbox",
+            str(inbox),
+            "--data",
+            str(tmp_path / "data"),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "HRV_INBOX_SETTLE_SECONDS": "1"},
     )
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
 
@@ -93,3 +109,35 @@ def test_sensor_archiving_is_reported(watcher):
     next_line(lines, "x.md: accepted")
     os.replace(inbox / "x.md", inbox / "processed" / "x.md")
     next_line(lines, "→ processed/x.md: archived by the inbox sensor")
+
+
+def test_duplicates_corrections_and_every_new_version_get_a_verdict(watcher):
+    inbox, lines = watcher
+    (inbox / "ann").mkdir()
+    time.sleep(0.3)
+    # ann's stored entry for 2026-11-01 says mood 3 (see the fixture)
+    (inbox / "ann" / "2026-11-01.md").write_text("---\nmood: 3\n---\n")
+    _, line = next_line(lines, "2026-11-01.md")
+    assert "same content as stored for ann, will be archived without a run" in line
+    (inbox / "ann" / "2026-11-01.md").write_text("---\nmood: 4\n---\n")  # a new version
+    _, line = next_line(lines, "2026-11-01.md")
+    assert "accepted for ann, 2026-11-01 (corrects the stored 2026-11-01)" in line
+    (inbox / "ann" / "2026-11-01.md").write_text("---\nmood: 3\n---\n")  # and back
+    _, line = next_line(lines, "2026-11-01.md")
+    assert "same content as stored" in line
+
+
+def test_a_file_that_will_be_rejected_says_so_once_settled_and_temp_files_are_silent(watcher):
+    inbox, lines = watcher
+    (inbox / "rejected" / "ann").mkdir(parents=True)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    (inbox / "typo.json").write_text('{"date": "2026-11-20", "slep_hours": 7}')
+    at, line = next_line(lines, "typo.json")
+    assert "✗ will be rejected typo.json" in line and "did you mean 'sleep_hours'" in line
+    assert 0.9 <= at - t0 < 3.0  # once settled (1 s here), never "not valid yet"
+    # the sensor's temporary error report in the archive is not news
+    (inbox / "rejected" / "ann" / ".2026-11-22.md.error.json.abc123.tmp").write_text("{}")
+    (inbox / "rejected" / "ann" / "2026-11-22.md").write_text("x")
+    _, line = next_line(lines, "rejected/")
+    assert line.endswith("→ rejected/ann/2026-11-22.md: rejected by the inbox sensor")

@@ -22,6 +22,7 @@ from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.registry import read_registry
 from tests.conftest import yesterday
 
+pytestmark = pytest.mark.slow  # materializes whole graphs: in make test, not test-fast
 ALL_KEYS = {a.key for a in ASSETS}
 CONTRACT_KEYS = {
     TRAINING_METRICS: {

@@ -4,12 +4,15 @@ out, never a crash, never a hang (hypothesis, thousands of cases, per-example de
 import datetime as dt
 import json
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hrv.intake.journal import KNOWN_FIELDS, FieldError, JournalParseResult, parse_journal_bytes
 from hrv.intake.wearables import SourceParseResult, parse_source_bytes
+
+pytestmark = pytest.mark.slow  # ~9,000 hypothesis cases: in make test, not test-fast
 
 FAST = settings(
     max_examples=1500,

@@ -31,6 +31,7 @@ from hrv.storage.registry import read_registry
 from sensors.common import chunks, run_requests
 from tests.conftest import Tree, yesterday
 
+pytestmark = pytest.mark.slow  # materializes whole graphs: in make test, not test-fast
 ALL_KEYS = {a.key for a in ASSETS}
 N_CHECKS = sum(len(list(a.check_specs)) for a in ASSETS) + len(CHECKS)
 ATHLETES_3 = ("alice", "bob", "carol")

@@ -147,7 +147,7 @@ def freshness_events(instance, athlete):
     out = []
     for rec in instance.event_log_storage.get_asset_check_execution_history(key, limit=500):
         data = rec.event.dagster_event.event_specific_data if rec.event else None
-        if data is not None and data.partition == athlete:
+        if isinstance(data, dg.AssetCheckEvaluation) and data.partition == athlete:
             out.append((rec.run_id or None, data))
     return out
 

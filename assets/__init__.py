@@ -9,6 +9,7 @@ from assets.common import ATHLETES, ATHLETES_PARTITIONS, asset_key
 from assets.factory import build_asset, build_checks
 from assets.runs import (
     ATHLETE_JOB,
+    IN_PROGRESS,
     SQUAD_JOB,
     SQUAD_OP,
     AthleteRun,
@@ -121,6 +122,7 @@ __all__ = [
     "ATHLETES_PARTITIONS",
     "ATHLETE_JOB",
     "CHECKS",
+    "IN_PROGRESS",
     "SQUAD_JOB",
     "AthleteRun",
     "athlete_assets_job",

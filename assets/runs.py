@@ -171,6 +171,34 @@ def run_athletes(run: dg.DagsterRun) -> list[str]:
     return []
 
 
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+ATHLETE_WAIT_SECONDS = RUN_MAX_RUNTIME_SECONDS
+
+
+def wait_for_athlete(context: dg.OpExecutionContext, athlete: str) -> None:
+    """Wait (up to a run's maximum runtime) while another run of ``athlete`` is queued or
+    in progress; a squad's own athlete runs are never among them (they run one by one)."""
+    deadline = time.monotonic() + ATHLETE_WAIT_SECONDS
+    said = False
+    while time.monotonic() < deadline:
+        others = context.instance.get_runs(
+            filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"athlete": athlete})
+        )
+        if not others:
+            return
+        if not said:
+            context.log.info(f"{athlete}: waiting for run {others[0].run_id[:8]} to finish")
+            said = True
+        time.sleep(0.5)
+    context.log.warning(f"{athlete}: another run is still in progress; going ahead")
+
+
 @dataclass
 class SquadOutcome:
     athlete: str
@@ -185,9 +213,12 @@ def run_squad(
     job: dg.JobDefinition,
     members: Sequence[AthleteRun],
 ) -> Iterator[SquadOutcome]:
-    """Each member's asset run, executed in this process against the instance."""
+    """Each member's asset run, executed in this process against the instance, once no
+    other run of that athlete is in progress (another sensor may have started one in the
+    same moment as this squad: two runs of one athlete never overlap)."""
     for member in members:
         started = time.monotonic()
+        wait_for_athlete(context, member.athlete)
         checks = member.check_selection()
         if checks is None:
             runnable, selection = job, member.selection()

@@ -6,16 +6,8 @@ from typing import TypeVar
 
 import dagster as dg
 
-from assets import AthleteRun, run_athletes, squad_run_request
+from assets import IN_PROGRESS, AthleteRun, run_athletes, squad_run_request
 from hrv.settings import Settings
-
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 
 T = TypeVar("T")
 

@@ -276,3 +276,28 @@ def test_a_clock_member_runs_only_its_athletes_checks(tree, instance):
     assert evaluated == [
         ("ASSET_CHECK_EVALUATION", "bronze/wearable_readings", "source_freshness", "alice", True)
     ]
+
+
+def test_a_squad_waits_for_an_athletes_run_started_elsewhere(tree, instance):
+    """Two sensors deciding in the same moment: an athlete's own run and a squad that
+    includes that athlete. The squad runs the athlete only once the other run is over."""
+    import threading
+    import time
+
+    write_squad(tree, ("alice",))
+    other = instance.add_run(
+        dg.DagsterRun(
+            job_name=ATHLETE_JOB, status=dg.DagsterRunStatus.STARTED, tags={"athlete": "alice"}
+        )
+    )
+    ended = {}
+
+    def finish_later():
+        time.sleep(1.5)
+        ended["at"] = time.time()
+        instance.report_run_failed(other)
+
+    threading.Thread(target=finish_later).start()
+    assert run_squad(instance, tree, ["alice"]).success
+    mine = next(r for r in instance.get_run_records() if "hrv/squad_run" in r.dagster_run.tags)
+    assert mine.start_time is not None and mine.start_time >= ended["at"]

@@ -10,6 +10,7 @@ from alerts.guard import guarded
 from assets import ATHLETES_PARTITIONS, AthleteRun, athlete_assets_job, squad_update_job
 from hrv.alerting import catalogue
 from hrv.intake import freshness
+from hrv.settings import load_settings
 from hrv.storage.athlete_store import AthleteStore
 from resources import DataStoreResource, SettingsResource, SourcesResource
 from sensors.common import run_requests
@@ -33,7 +34,8 @@ def newest_reading(store: AthleteStore) -> dt.date | None:
 
 @dg.sensor(
     name="freshness_sensor",
-    minimum_interval_seconds=5,
+    # no need to be called more often than it evaluates (HRV_FRESHNESS_INTERVAL_SECONDS)
+    minimum_interval_seconds=max(5, int(load_settings().freshness_interval_seconds)),
     default_status=dg.DefaultSensorStatus.RUNNING,
     jobs=[athlete_assets_job, squad_update_job],
 )

@@ -114,7 +114,13 @@ def inbox_sensor(
     )
 
     def plan_now() -> TickPlan:
-        active = active_athletes(context.instance)  # before the scan: see ARCHITECTURE.md
+        # An empty inbox needs no instance (asking it costs more than the whole idle tick).
+        # Otherwise ask which athletes are busy *before* the scan that is planned on: see
+        # ARCHITECTURE.md.
+        if not any(c.ignored is None for c in inbox.scan()):
+            active: set[str] = set()
+        else:
+            active = active_athletes(context.instance)
         candidates = inbox.scan()
         wait = settle_wait(candidates, time.time(), limits.settle_seconds)
         if wait > 0:  # a file was just dropped: let it settle now rather than next tick
@@ -174,8 +180,9 @@ def inbox_sensor(
         store.record_alert(catalogue.journal_stuck(rel, athlete, attempts))
         context.log.error(f"{rel} ({athlete}) is stuck after {attempts} runs")
 
-    known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
-    new_athletes = sorted(plan.athletes_seen - known)
+    seen = plan.athletes_seen
+    known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS)) if seen else set()
+    new_athletes = sorted(seen - known)
     no_readings = {
         p.athlete
         for p in plan.runs

@@ -69,11 +69,22 @@ def sources_sensor(
     limits = dataclasses.replace(
         limits, max_runs_per_tick=athletes_per_tick(config, limits.max_runs_per_tick)
     )
-    active = active_athletes(context.instance)
+    files = sources.scan()
+    state = load_state(context.cursor)
+    unchanged = (
+        not state["dirty"]
+        and all(
+            (c := SOURCE_CACHE.entries.get(f.rel)) is not None and c.signature == f.signature
+            for f in files
+        )
+        and len(files) == len(SOURCE_CACHE.entries)
+    )
+    # nothing changed since the last tick: no athlete to judge, no need to ask the instance
+    active = set() if unchanged else active_athletes(context.instance)
     tick = plan_sources_tick(
-        sources.scan(),
+        files,
         now=time.time(),
-        state=load_state(context.cursor),
+        state=state,
         cache=SOURCE_CACHE,
         active_athletes=active,
         parse=sources.parse,
@@ -93,8 +104,9 @@ def sources_sensor(
         context.log.warning(f"export sources/{result.file} rejected: {'; '.join(errors[:3])}")
     for athlete, files, attempts in tick.newly_stuck:
         store.record_alert(catalogue.readings_stuck(athlete, files, attempts))
-    known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
-    new_athletes = sorted({r.athlete for r in tick.runs} - known)
+    changed = {r.athlete for r in tick.runs}
+    known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS)) if changed else set()
+    new_athletes = sorted(changed - known)
     requests = run_requests([athlete_run(r) for r in tick.runs], config)
     for r in tick.runs:
         context.log.info(

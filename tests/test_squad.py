@@ -40,7 +40,7 @@ VOLATILE = ("generated_at", "made_at", "trained_at", "ingested_at")
 
 def write_squad(tree: Tree, athletes=ATHLETES_3, seed=11):
     profiles = tuple(p for p in SQUAD if p.athlete in athletes)
-    write_demo(tree.inbox, tree.sources, days=75, end=yesterday(), seed=seed, squad=profiles)
+    write_demo(tree.inbox, tree.sources, days=45, end=yesterday(), seed=seed, squad=profiles)
 
 
 def members(athletes, trigger="inbox"):

@@ -28,7 +28,7 @@ def live(tmp_path_factory):
         **tree.env(),
         "HRV_INBOX_SETTLE_SECONDS": "1",
         "HRV_SOURCES_SETTLE_SECONDS": "1",
-        "HRV_INBOX_MAX_ATTEMPTS": "6",
+        "HRV_INBOX_MAX_ATTEMPTS": "4",
         "SLACK_BOT_TOKEN": GOOD_TOKEN,
         "SLACK_CHANNEL": "#hrv-alerts",
         "SLACK_API_BASE_URL": slack.api_base_url,
@@ -85,7 +85,7 @@ def test_failing_run_gives_one_message_and_recovery_one_resolved(live):
     assert detail.startswith("```") and "data/store/crash" in detail.splitlines()[0]
     assert "Exceeded max_retries" in detail
 
-    time.sleep(12)  # the sensor retries the athlete: the same failure again is suppressed
+    time.sleep(8)  # the sensor retries the athlete: the same failure again is suppressed
     blocker.unlink()
     wait_for(
         lambda: (tree.outputs("crash") / "agent_forecast.json").exists() and quiet(instance),

@@ -106,7 +106,7 @@ def test_identical_export_triggers_nothing(live):
     csv.write_bytes(csv.read_bytes())  # same bytes, new mtime
     later = time.time() + 60
     os.utime(csv, (later, later))
-    time.sleep(15)  # three sensor ticks
+    time.sleep(11)  # two sensor ticks
     assert runs(instance, since) == []
 
 

@@ -163,7 +163,7 @@ def test_three_athletes_hands_off_and_the_ui_shows_every_check_passed(stack):
     tree, daemon, port = stack
     squad = tuple(p for p in SQUAD if p.athlete in ATHLETES)
     end = dt.date.today() - dt.timedelta(days=1)
-    write_demo(tree.inbox, tree.sources, days=90, end=end, seed=7, squad=squad)
+    write_demo(tree.inbox, tree.sources, days=60, end=end, seed=7, squad=squad)
     wait_for(
         lambda: (
             all((tree.outputs(a) / "agent_forecast.json").exists() for a in ATHLETES)
@@ -178,25 +178,34 @@ def test_three_athletes_hands_off_and_the_ui_shows_every_check_passed(stack):
     athletes = {t["value"] for r in statuses["SUCCESS"] for t in r["tags"] if t["key"] == "athlete"}
     assert athletes == set(ATHLETES)
 
-    nodes = graphql(port, CHECKS)["assetNodes"]
-    seen = 0
-    for node in nodes:
-        key = "/".join(node["assetKey"]["path"])
-        for check in node["assetChecksOrError"]["checks"]:
-            st = check["partitionStatuses"]
-            assert st is not None, (key, check["name"])
-            assert set(ATHLETES) <= set(st["succeededPartitions"]), (key, check["name"], st)
-            for bad in ("failedPartitions", "executionFailedPartitions", "inProgressPartitions"):
-                assert st[bad] == [], (key, check["name"], bad, st[bad])
-            seen += 1
-    assert seen == 10  # every check of every asset, for every athlete
+    def problems() -> list[tuple[str, str, dict]]:
+        out = []
+        for node in graphql(port, CHECKS)["assetNodes"]:
+            key = "/".join(node["assetKey"]["path"])
+            for check in node["assetChecksOrError"]["checks"]:
+                st = check["partitionStatuses"] or {}
+                bad = ("failedPartitions", "executionFailedPartitions", "inProgressPartitions")
+                if not set(ATHLETES) <= set(st.get("succeededPartitions", [])) or any(
+                    st.get(b) for b in bad
+                ):
+                    out.append((key, check["name"], st))
+        return out
+
+    checks = [
+        c for n in graphql(port, CHECKS)["assetNodes"] for c in n["assetChecksOrError"]["checks"]
+    ]
+    assert len(checks) == 10  # every check of every asset, for every athlete
+    # the UI's status of the last runs' checks may take a moment to read as passed
+    wait_for(
+        lambda: not problems(), 30, "every check passed for every athlete", lambda: str(problems())
+    )
 
 
 def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
     tree, daemon, port = stack
     start = dt.date.today() + dt.timedelta(days=1)
     dropped = []
-    for k in range(20):
+    for k in range(12):
         for athlete in ATHLETES:
             day = start + dt.timedelta(days=k)
             path = tree.inbox / athlete / f"{day}.yaml"
@@ -204,7 +213,7 @@ def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
             path.write_text(f"sleep_hours: {6 + k % 3}\nstress: {1 + k % 5}\n")
             dropped.append(path.relative_to(tree.inbox).as_posix())
         time.sleep(0.2)  # a burst over a few seconds, like a sync
-        if k == 8:
+        if k == 5:
             wait_for(
                 lambda: "STARTED" in runs_by_status(port) or "QUEUED" in runs_by_status(port),
                 60,
@@ -226,7 +235,7 @@ def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
     for athlete in ATHLETES:
         versions = AthleteStore(tree.data, athlete).journal_versions()
         new = [v for v in versions if v["date"] >= start.isoformat()]
-        assert len(new) == 20 and len({v["date"] for v in new}) == 20  # stored once each
+        assert len(new) == 12 and len({v["date"] for v in new}) == 12  # stored once each
         rows = read_registry(tree.outputs(athlete) / "predictions_registry.csv")
         keys = [(r["made_at"], r["for_date"], r["model"], r["role"]) for r in rows]
         assert len(keys) == len(set(keys))

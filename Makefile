@@ -36,10 +36,10 @@ watch: install  ## only the inbox watcher: instant accepted/rejected feedback pe
 demo: install  ## drop ~180 days of realistic journals and exports for 4 athletes
 	$(BIN)/python -m hrv.cli.demo
 
-# The suite runs in parallel: end-to-end tests mostly wait on real daemons, so 4 workers
+# The suite runs in parallel: end-to-end tests mostly wait on real daemons, so 3 workers
 # share 2 cores well; each test module (and its daemon) stays on one worker.
 test: install  ## the whole suite (what CI runs): unit, fuzzing, end-to-end, PostgreSQL
-	$(BIN)/python -m pytest -n 4 --dist loadfile
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 test-fast: install  ## the fast unit tests (about 20 s)
 	$(BIN)/python -m pytest -n 2 -m "not e2e and not slow"

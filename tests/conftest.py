@@ -65,3 +65,27 @@ def instance():
 
 def yesterday() -> dt.date:
     return dt.date.today() - dt.timedelta(days=1)
+
+
+# `make test` runs modules in parallel, one module per worker (pytest-xdist --dist
+# loadfile), in collection order: the longest modules (each waits on its own daemon) go
+# first, so the short ones fill in around them instead of trailing at the end.
+SLOWEST_FIRST = (
+    "e2e/test_stack_postgres.py",
+    "e2e/test_slack_daemon.py",
+    "e2e/test_sources_daemon.py",
+    "e2e/test_inbox_failures.py",
+    "test_squad.py",
+    "e2e/test_inbox_daemon.py",
+    "e2e/test_chaos.py",
+    "test_assets.py",
+    "test_fuzz.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0].removeprefix("tests/")
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module is kept

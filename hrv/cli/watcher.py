@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -159,9 +160,11 @@ class InboxWatcher:
         drain = threading.Thread(target=self._drain, daemon=True)
         drain.start()
         self.say(f"watching {self.inbox} (read-only; the inbox sensor moves files)")
+        # stop on SIGTERM as on Ctrl-C, whatever the parent left the signal set to
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         try:
-            while observer.is_alive():
-                observer.join(0.5)
+            while observer.is_alive() and not self._stop.is_set():
+                observer.join(0.2)
         except KeyboardInterrupt:
             pass
         finally:

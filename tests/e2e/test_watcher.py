@@ -55,7 +55,12 @@ def watcher(tmp_path):
         yield inbox, lines
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+            raise AssertionError("the watcher did not stop on SIGTERM within 20 s") from None
 
 
 def next_line(lines, needle, timeout=5.0):

@@ -12,10 +12,10 @@ import dagster as dg
 from hrv.alerting.book import AlertBook, AlertPolicy
 from hrv.alerting.catalogue import Alert
 from hrv.intake import inbox as inbox_files
+from hrv.intake.exports import SourceParseResult, parse_source_file
 from hrv.intake.freshness import FreshnessSettings
 from hrv.intake.journal import JournalParseResult
 from hrv.intake.source_folder import SourceFile, scan_sources
-from hrv.intake.wearables import SourceParseResult, parse_source_file
 from hrv.planning.inbox_tick import InboxLimits
 from hrv.planning.sources_tick import SourceLimits
 from hrv.settings import Settings
@@ -97,7 +97,10 @@ class SourcesResource(dg.ConfigurableResource):
 
     def parse(self, f: SourceFile) -> SourceParseResult:
         return parse_source_file(
-            f.path, folder_athlete=f.folder_athlete, default_athlete=self.athlete_default
+            f.path,
+            folder_athlete=f.folder_athlete,
+            default_athlete=self.athlete_default,
+            tz=self.settings.get().tz,
         )
 
     def content_hash(self, f: SourceFile) -> str:

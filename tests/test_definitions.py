@@ -125,7 +125,7 @@ def test_trigger_selections_are_exactly_the_downstream_closures():
 
 
 def test_no_module_is_longer_than_350_lines_except_format_parsers():
-    parsers = {"hrv/intake/journal.py", "hrv/intake/wearables.py"}
+    parsers = {"hrv/intake/journal.py"}
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith((".venv", "tests/", "benchmarks/")) or rel in parsers:

@@ -4,9 +4,9 @@ import datetime as dt
 
 from hrv.cli.demo import evaluate, main
 from hrv.demo import write_demo
+from hrv.intake.exports import parse_source_file
 from hrv.intake.inbox import parse_candidate, scan_inbox
 from hrv.intake.source_folder import source_files_for
-from hrv.intake.wearables import parse_source_file
 
 
 def test_selected_model_beats_persistence_for_every_demo_athlete(tmp_path):

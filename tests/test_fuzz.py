@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hrv.intake.exports import SourceParseResult, parse_source_bytes
 from hrv.intake.journal import KNOWN_FIELDS, FieldError, JournalParseResult, parse_journal_bytes
-from hrv.intake.wearables import SourceParseResult, parse_source_bytes
 
 pytestmark = pytest.mark.slow  # ~9,000 hypothesis cases: in make test, not test-fast
 

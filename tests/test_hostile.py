@@ -7,10 +7,10 @@ import tracemalloc
 
 import pytest
 
+from hrv.intake.exports import parse_source_bytes, parse_source_file
 from hrv.intake.inbox import parse_candidate, scan_inbox
 from hrv.intake.journal import parse_journal_bytes, parse_journal_file
 from hrv.intake.source_folder import scan_sources
-from hrv.intake.wearables import parse_source_bytes, parse_source_file
 
 GIB = 1 << 30
 

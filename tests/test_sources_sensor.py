@@ -10,9 +10,9 @@ import pytest
 
 from assets import AthleteRun
 from hrv.alerting.book import read_alerts
+from hrv.intake.exports import merge_readings, parse_source_file
 from hrv.intake.freshness import FAIL, FRESH, NONE, WARN, FreshnessSettings, evaluate
 from hrv.intake.source_folder import scan_sources
-from hrv.intake.wearables import merge_readings, parse_source_file
 from hrv.planning.sources_tick import (
     SourceCache,
     SourceLimits,

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hrv.intake.exports import SOURCE_SUFFIXES
 from hrv.intake.journal import ATHLETE_RE, RESERVED_ATHLETES, is_ignored_name
-from hrv.intake.wearables import SOURCE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrv.intake.journal import FILE_FIELD, FieldError
-from hrv.intake.source_folder import SourceFile
-from hrv.intake.wearables import (
+from hrv.intake.exports import (
+    REJECTED,
     SourceParseResult,
     merge_readings,
     reading_fingerprint,
 )
+from hrv.intake.journal import FILE_FIELD, FieldError
+from hrv.intake.source_folder import SourceFile
 
 CURSOR_VERSION = 1
 
@@ -82,6 +83,30 @@ class SourcesTick:
             f"{len(self.runs)} athlete(s) to update, {len(self.newly_rejected)} export(s) rejected"
         )
         return head + (f"; waiting: {', '.join(waiting)}" if waiting else "")
+
+
+def status_of(result: SourceParseResult) -> dict[str, Any]:
+    """One export's line in ``data/sources_status.json``: its verdict (ok, partial,
+    not_hrv, rejected), what it is, and the rows skipped by reason."""
+    s = result.summary()
+    out: dict[str, Any] = {
+        "status": s["verdict"],
+        "vendor": s["vendor"],
+        "format": s["format"],
+        "athletes": result.athletes,
+        "nights": s["nights"],
+        "first_date": s["first_date"],
+        "last_date": s["last_date"],
+        "rows_read": s["rows_read"],
+    }
+    if s["skipped"]:
+        out["skipped"] = s["skipped"]
+        out["skipped_examples"] = s["skipped_examples"][:5]
+    if s["not_hrv"]:
+        out["not_hrv"] = s["not_hrv"]
+    if s["errors"]:
+        out["errors"] = [str(e) for e in result.errors[:10]]
+    return out
 
 
 def load_state(cursor: str | None) -> dict[str, Any]:
@@ -169,26 +194,15 @@ def plan_sources_tick(
                     dirty.update(cached.result.athletes)
                 cache.entries[f.rel] = CachedExport(f.signature, sha, result, f.mtime_ns)
                 dirty.update(result.athletes)
-                if not result.ok and rejected.get(f.rel) != sha:
+                if result.verdict == REJECTED and rejected.get(f.rel) != sha:
                     rejected[f.rel] = sha
                     tick.newly_rejected.append(result)
         entry = cache.entries[f.rel]
         result = entry.result
-        if result.ok:
+        if result.verdict != REJECTED:
             rejected.pop(f.rel, None)
-            tick.athletes_seen.update(result.athletes)
-            tick.statuses[f.rel] = {
-                "status": "ok",
-                "format": result.format,
-                "athletes": result.athletes,
-                "n_readings": len(result.readings),
-            }
-        else:
-            tick.statuses[f.rel] = {
-                "status": "rejected",
-                "format": result.format,
-                "errors": [str(e) for e in result.errors[:10]],
-            }
+        tick.athletes_seen.update(result.athletes)
+        tick.statuses[f.rel] = status_of(result)
 
     for athlete in sorted(dirty):
         if athlete in active_athletes:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrv.analytics import quality
 from hrv.intake import freshness
+from hrv.intake.exports import SourceParseResult, merge_readings, parse_source_file
 from hrv.intake.source_folder import source_files_for
-from hrv.intake.wearables import SourceParseResult, merge_readings, parse_source_file
 from hrv.steps.graph import CheckDef, CheckResult, Step, StepContext, StepOutput
 from hrv.storage.athlete_store import AthleteStore
 
@@ -61,6 +62,9 @@ class ReadingsReport:
     newest_date: str | None = None
     files: dict[str, str] = field(default_factory=dict)  # rel -> format
     bad_files: dict[str, list[str]] = field(default_factory=dict)
+    not_hrv: dict[str, str] = field(default_factory=dict)  # rel -> what it is
+    rows_read: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
     changed: bool = False
 
 
@@ -71,6 +75,7 @@ def rebuild_readings(
     athlete: str,
     default_athlete: str,
     parsed: dict[str, SourceParseResult] | None = None,
+    tz: dt.tzinfo = dt.UTC,
 ) -> ReadingsReport:
     """Rebuild this athlete's readings from every export that mentions them.
 
@@ -83,12 +88,17 @@ def rebuild_readings(
     for path, folder in source_files_for(sources, athlete):
         rel = path.relative_to(sources).as_posix()
         result = (parsed or {}).get(rel) or parse_source_file(
-            path, folder_athlete=folder, default_athlete=default_athlete
+            path, folder_athlete=folder, default_athlete=default_athlete, tz=tz
         )
+        if result.not_hrv is not None and not result.readings:
+            report.not_hrv[rel] = result.not_hrv
+            continue
         if not result.ok:
             report.bad_files[rel] = [str(e) for e in result.errors[:10]]
             continue
         if athlete in result.athletes:
+            report.rows_read += result.rows_read
+            report.skipped.update(result.skip_counts)
             report.files[rel] = result.format or "unknown"
             items.append((path.stat().st_mtime_ns, rel, result))
     rows = merge_readings(items, athlete)
@@ -111,6 +121,7 @@ def run(ctx: StepContext) -> StepOutput:
         data_dir=ctx.data_dir,
         athlete=ctx.athlete,
         default_athlete=ctx.default_athlete,
+        tz=ctx.freshness.tz,
     )
     for rel, errors in report.bad_files.items():
         ctx.log.warning(f"export {rel} skipped: " + "; ".join(errors[:3]))
@@ -124,6 +135,10 @@ def run(ctx: StepContext) -> StepOutput:
             "first_date": report.first_date,
             "newest_date": report.newest_date,
             "exports": report.files,
+            "rows_read": report.rows_read,
+            "rows_skipped": sum(report.skipped.values()),
+            "skipped_by_reason": dict(sorted(report.skipped.items())),
+            "not_hrv_files": report.not_hrv,
             "bad_exports": report.bad_files,
             "changed": report.changed,
         },

@@ -219,4 +219,3 @@ def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> d
     if body.get("errors"):
         raise AssertionError(f"GraphQL errors: {body['errors']}")
     return body["data"]
-

@@ -35,7 +35,7 @@ def test_demo_files_all_parse_in_every_format(tmp_path):
         "hrv.csv": "generic_csv",
         "physiological_cycles.csv": "whoop_cycles",
         "hrv_summary.json": "garmin_hrv",
-        "oura_sleep.json": "oura_sleep",
+        "oura_sleep.json": "oura_sleep_v2",
         "export.xml": "apple_health",
     }
 

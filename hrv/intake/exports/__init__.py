@@ -86,6 +86,13 @@ def parse_source_file(
             result.errors.append(FieldError(FILE_FIELD, path.name, "symlinks are not read"))
             return result
         size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+            too_big = _over_limit(head, size)
+            if too_big is not None:  # refused unread: not even hashed (a 1 GiB file costs ~2 s)
+                result.sha256 = sha256_bytes(f"{size}:".encode() + head)
+                result.errors.append(too_big.error)
+                return result
         result.sha256 = sha256_file(path)
         with path.open("rb") as fh:
             return _parse(result, fh, size, folder_athlete or default_athlete, tz)
@@ -122,22 +129,39 @@ def _parse(
     if result.errors:
         result.readings = []
     elif not result.readings and result.not_hrv is None:
-        what = f" ({result.n_skipped} rows skipped)" if result.n_skipped else ""
+        what = ""
+        if result.n_skipped:
+            reasons = ", ".join(f"{n} {why}" for why, n in result.skip_counts.most_common(3))
+            first = f"; first: {result.skipped[0]}" if result.skipped else ""
+            what = f": {result.n_skipped} rows skipped ({reasons}){first}"
         result.errors.append(
             FieldError(FILE_FIELD, result.format, f"export contains no usable HRV readings{what}")
         )
     return result
 
 
+def _over_limit(head: bytes, size: int) -> Reject | None:
+    """Why a file of ``size`` bytes starting with ``head`` is too big to read, if it is.
+
+    Zips are bounded member by member; XML (Apple Health) is streamed up to 4 GiB; CSV
+    and JSON are read whole, up to 64 MiB."""
+    if archive.is_zip(head):
+        return None
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    limit = MAX_XML_BYTES if stripped.startswith(b"<") else MAX_SOURCE_BYTES
+    if size > limit:
+        return Reject(f"file is {size} bytes, over the {limit} byte limit", size)
+    return None
+
+
 def _read(fh: IO[bytes], head: bytes, size: int, col: Collector, tz: dt.tzinfo) -> None:
+    too_big = _over_limit(head, size)
+    if too_big is not None:
+        raise too_big
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
-        if size > MAX_XML_BYTES:
-            raise Reject(f"file is {size} bytes, over the {MAX_XML_BYTES} byte limit", size)
         detect.parse_xml(fh, stripped, col)
         return
-    if size > MAX_SOURCE_BYTES:
-        raise Reject(f"file is {size} bytes, over the {MAX_SOURCE_BYTES} byte limit", size)
     detect.parse_text(fh.read(MAX_SOURCE_BYTES + 1), col, tz)
 
 

@@ -69,5 +69,6 @@ def read_table(text: str) -> Table:
         rows.append(
             (line_no, {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)})
         )
-    assert header is not None
+    if header is None:
+        raise Reject("file has no header row (only empty cells)")
     return Table(header, rows, delimiter)

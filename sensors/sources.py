@@ -102,8 +102,8 @@ def sources_sensor(
         errors = [str(e) for e in result.errors]
         store.record_alert(catalogue.export_rejected(result.file, folder, errors, result.sha256))
         context.log.warning(f"export sources/{result.file} rejected: {'; '.join(errors[:3])}")
-    for athlete, files, attempts in tick.newly_stuck:
-        store.record_alert(catalogue.readings_stuck(athlete, files, attempts))
+    for athlete, stuck_files, attempts in tick.newly_stuck:
+        store.record_alert(catalogue.readings_stuck(athlete, stuck_files, attempts))
     changed = {r.athlete for r in tick.runs}
     known = set(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS)) if changed else set()
     new_athletes = sorted(changed - known)

@@ -19,6 +19,7 @@ from hrv.intake.exports.model import (
     NOT_POSITIVE,
     Collector,
     NotHrv,
+    Reject,
     number,
     parse_moment,
 )
@@ -96,6 +97,8 @@ def parse_recoveries(doc: Any, col: Collector, tz: dt.tzinfo) -> None:
     col.result.vendor = VENDOR
     col.result.format = "whoop_recovery"
     records = doc.get("records") if isinstance(doc, dict) else doc
+    if not isinstance(records, list):
+        raise Reject("WHOOP recovery JSON without a 'records' list", fieldname="records")
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = {}  # cycle -> newest recovery
     for i, rec in enumerate(records, start=1):
         col.result.rows_read += 1

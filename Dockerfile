@@ -18,7 +18,9 @@ COPY assets ./assets
 COPY resources ./resources
 COPY sensors ./sensors
 COPY alerts ./alerts
-RUN mkdir -p "$DAGSTER_HOME" /opt/hrv/inbox /opt/hrv/sources /opt/hrv/data
+RUN mkdir -p "$DAGSTER_HOME" /opt/hrv/inbox /opt/hrv/sources /opt/hrv/data \
+    && printf '#!/bin/sh\nPYTHONPATH=/opt/hrv/app exec python -m hrv.cli.main "$@"\n' > /usr/local/bin/hrv-sentinel \
+    && chmod +x /usr/local/bin/hrv-sentinel
 # the server instance: PostgreSQL from DAGSTER_PG_* (see .env.example)
 COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 

@@ -13,11 +13,16 @@ export HRV_DATA_DIR ?= data
 
 install: $(STAMP)  ## create .venv and install the locked dependencies
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' \
 		|| { echo "hrv-sentinel needs Python 3.11 (set PYTHON=/path/to/python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	@# the project itself, as an editable install would: the repo on the venv's path,
+	@# and the hrv-sentinel command in .venv/bin/
+	echo "$(CURDIR)" > $(VENV)/lib/python3.11/site-packages/hrv_sentinel.pth
+	printf '#!/bin/sh\nexec "%s" -m hrv.cli.main "$$@"\n' "$(CURDIR)/$(BIN)/python" > $(BIN)/hrv-sentinel
+	chmod +x $(BIN)/hrv-sentinel
 	touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml

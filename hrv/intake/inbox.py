@@ -19,6 +19,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hrv.intake.exports import NOT_HRV as EXPORT_NOT_HRV
+from hrv.intake.exports import OK as EXPORT_OK
+from hrv.intake.exports import PARTIAL as EXPORT_PARTIAL
+from hrv.intake.exports import parse_source_file
 from hrv.intake.journal import (
     ATHLETE_RE,
     FILE_FIELD,
@@ -167,13 +171,53 @@ def scan_inbox(inbox: Path) -> list[Candidate]:
 
 
 def parse_candidate(c: Candidate, default_athlete: str) -> JournalParseResult:
+    """The journal in this file, or why it is rejected. A wearable export dropped here
+    by mistake is rejected with what it is and where it belongs."""
     if c.problem is not None:
-        return JournalParseResult(file=c.rel, errors=[FieldError(FILE_FIELD, c.rel, c.problem)])
+        hint = _export_hint(c) if c.size > MAX_JOURNAL_BYTES else None
+        return JournalParseResult(
+            file=c.rel, errors=[FieldError(FILE_FIELD, c.rel, hint or c.problem)]
+        )
     result = parse_journal_file(
         c.path, folder_athlete=c.folder_athlete, default_athlete=default_athlete
     )
     result.file = c.rel
+    if not result.ok:
+        hint = _export_hint(c)
+        if hint:
+            result.errors = [FieldError(FILE_FIELD, c.rel, hint)]
     return result
+
+
+EXPORT_SNIFF_BYTES = 8 << 20  # a wearable export up to this size is read to say what it is
+
+
+def _export_hint(c: Candidate) -> str | None:
+    """If this inbox file is a wearable export: what it is and where it belongs."""
+    if c.path.is_symlink() or not c.path.is_file():
+        return None
+    where = f"sources/{c.folder_athlete or '<athlete>'}/"
+    move = f"wearable exports go in {where} (read there, never moved); journals stay in inbox/"
+    if c.size > EXPORT_SNIFF_BYTES:  # too big to read here: say what its first bytes show
+        try:
+            with c.path.open("rb") as fh:
+                head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        except OSError:
+            return None
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            return f"this is a zip archive ({c.size} bytes), not a journal: {move}"
+        if b"<HealthData" in head or b"HealthKit" in head:
+            return f"this looks like an Apple Health export ({c.size} bytes): {move}"
+        return None
+    export = parse_source_file(c.path, folder_athlete=c.folder_athlete or "me")
+    if export.verdict not in (EXPORT_OK, EXPORT_PARTIAL, EXPORT_NOT_HRV):
+        return None
+    what = " ".join(x for x in (export.vendor, f"({export.format})") if x)
+    if export.verdict == EXPORT_NOT_HRV:
+        return f"this is a wearable export's file ({what}: {export.not_hrv}), not a journal: {move}"
+    nights = len({(r.date, r.metric) for r in export.readings})
+    unit = "night" if nights == 1 else "nights"
+    return f"this is a wearable export ({what}, {nights} {unit}), not a journal: {move}"
 
 
 def archive_path(inbox: Path, kind: str, rel: str) -> Path:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 def watcher(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    (tmp_path / "sources").mkdir()
     store = AthleteStore(tmp_path / "data", "ann")
     store.ingest_journal(
         [IncomingEntry(JournalEntry(date=dt.date(2026, 11, 1), athlete="ann", mood=3), "x", None)],
@@ -35,12 +36,19 @@ def watcher(tmp_path):
             str(inbox),
             "--data",
             str(tmp_path / "data"),
+            "--sources",
+            str(tmp_path / "sources"),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "HRV_INBOX_SETTLE_SECONDS": "1"},
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "HRV_INBOX_SETTLE_SECONDS": "1",
+            "HRV_SOURCES_SETTLE_SECONDS": "1",
+        },
     )
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
 
@@ -146,3 +154,42 @@ def test_a_file_that_will_be_rejected_says_so_once_settled_and_temp_files_are_si
     (inbox / "rejected" / "ann" / "2026-11-22.md").write_text("x")
     _, line = next_line(lines, "rejected/")
     assert line.endswith("→ rejected/ann/2026-11-22.md: rejected by the inbox sensor")
+
+
+WHOOP = (
+    "Cycle start time,Cycle end time,Cycle timezone,Recovery score %,Resting heart rate (bpm),"
+    "Heart rate variability (ms),Sleep onset,Wake onset,Asleep duration (min)\n"
+    "2026-01-02 14:28:00,,UTC+01:00,12,60,30,2026-01-02 14:28:00,2026-01-02 15:37:00,31\n"
+    "2026-01-01 23:00:00,2026-01-02 14:28:00,UTC+01:00,80,48,70,"
+    "2026-01-01 23:00:00,2026-01-02 07:00:00,430\n"
+    "2025-12-31 23:00:00,2026-01-01 23:00:00,UTC+01:00,70,49,66,"
+    "2025-12-31 23:00:00,2026-01-01 07:10:00,440\n"
+)
+
+
+def test_sources_drops_get_the_same_verdicts_as_check(watcher):
+    inbox, lines = watcher
+    sources = inbox.parent / "sources"
+    (sources / "bob").mkdir()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    (sources / "bob" / "physiological_cycles.csv").write_text(WHOOP)
+    at, line = next_line(lines, "physiological_cycles.csv")
+    assert "✓ sources/bob/physiological_cycles.csv: WHOOP (whoop_cycles) for bob, 2 nights" in line
+    assert "2026-01-01..2026-01-02; 1 rows skipped" in line and at - t0 < 1.0
+    _, line = next_line(lines, "a nap or daytime sleep, not the night")
+    (sources / "bob" / "workouts.csv").write_text(
+        "Cycle start time,Cycle end time,Cycle timezone,Workout start time,Workout end time,"
+        "Duration (min),Activity name,Activity Strain\n"
+        "2026-01-01 23:00:00,,UTC+01:00,2026-01-02 17:00:00,2026-01-02 18:00:00,60,Running,12\n"
+    )
+    _, line = next_line(lines, "workouts.csv")
+    assert "○ sources/bob/workouts.csv: no HRV data" in line
+    t0 = time.monotonic()
+    (sources / "bob" / "broken.json").write_text('{"data": [{"day": "2026-01-01"}]}')
+    at, line = next_line(lines, "broken.json")
+    assert "✗ sources/bob/broken.json: will be rejected:" in line and at - t0 >= 0.9
+    (sources / "bob" / "notes.pdf").write_text("not an export")  # not listed by the sensor
+    (sources / "bob" / "export.xml.part").write_text("<")  # a download in progress
+    with pytest.raises(AssertionError):
+        next_line(lines, "sources/bob/", timeout=1.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,11 +76,13 @@ def parse_source_file(
     folder_athlete: str | None = None,
     default_athlete: str = "me",
     tz: dt.tzinfo = dt.UTC,
+    progress: Callable[[int], None] | None = None,
 ) -> SourceParseResult:
     """Read one export file (XML and zip members streamed) and say what it holds.
 
     ``tz`` is the squad's time zone (HRV_TIMEZONE), for exports that stamp readings in UTC
-    only (WHOOP API recoveries, HRV Logger)."""
+    only (WHOOP API recoveries, HRV Logger). ``progress`` is told the bytes read so far
+    (``hrv-sentinel check`` draws its progress bar with it)."""
     result = SourceParseResult(file=path.name)
     try:
         if path.is_symlink():
@@ -94,11 +97,40 @@ def parse_source_file(
                 result.errors.append(too_big.error)
                 return result
         result.sha256 = sha256_file(path)
-        with path.open("rb") as fh:
+        raw = _Counting(path.open("rb", buffering=0), progress) if progress else None
+        with io.BufferedReader(raw) if raw else path.open("rb") as fh:
             return _parse(result, fh, size, folder_athlete or default_athlete, tz)
     except OSError as exc:
         result.errors.append(FieldError(FILE_FIELD, path.name, f"cannot read file: {exc.strerror}"))
         return result
+
+
+class _Counting(io.RawIOBase):
+    """A raw file that reports how far it has been read."""
+
+    def __init__(self, raw: io.RawIOBase, report: Callable[[int], None]):
+        self._raw, self._report = raw, report
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        n = self._raw.readinto(buffer)
+        self._report(self._raw.tell())
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _parse(

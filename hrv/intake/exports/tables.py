@@ -54,7 +54,7 @@ def is_generic(table: Table) -> bool:
 
 
 def parse_generic(table: Table, col: Collector) -> None:
-    col.result.vendor, col.result.format = None, "generic_csv"
+    col.result.vendor, col.result.format = "generic CSV", "generic_csv"
     table = _aliased(table)
     for h in table.header:
         if h and h.lower() not in GENERIC_COLUMNS:

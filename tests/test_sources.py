@@ -85,9 +85,8 @@ def test_ambiguous_dates_are_skipped_not_guessed():
 
 def test_unknown_columns_are_ignored_and_said():
     r = parse("x.csv", "date,rmssd_ms,resting_hr_bmp\n2026-01-01,50,40\n")
-    assert r.ok and r.readings[0].resting_hr_bpm is None
-    (skip,) = r.skipped
-    assert skip.field == "resting_hr_bmp" and "did you mean 'resting_hr_bpm'" in (skip.detail or "")
+    assert r.verdict == "ok" and r.readings[0].resting_hr_bpm is None and not r.skipped
+    assert r.ignored_columns == ["resting_hr_bmp (did you mean 'resting_hr_bpm'?)"]
     aliased = parse("x.csv", "date,rmssd,rhr\n2026-01-01,50,40\n")  # common spreadsheet names
     assert aliased.verdict == "ok" and aliased.readings[0].resting_hr_bpm == 40
 

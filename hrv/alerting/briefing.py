@@ -39,7 +39,7 @@ def athlete_line(
     if not fc:
         return f"*{athlete}*: no forecast yet" + (f" · flags: {', '.join(flags)}" if flags else "")
     rec = fc.get("recommendation", "?")
-    pred = fc.get("predicted_rmssd_ms")
+    pred = fc.get("predicted_ms", fc.get("predicted_rmssd_ms"))
     interval = fc.get("interval_ms") or [None, None]
     normal = fc.get("normal_range_ms")
     status = ""

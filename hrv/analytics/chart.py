@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hrv.analytics.features import METRIC_LABELS, metric_of
 from hrv.storage.files import write_bytes_atomic
 from hrv.storage.registry import SELECTED
 
@@ -23,6 +24,7 @@ def render_chart(
     import matplotlib.pyplot as plt
 
     recent = frame.tail(CHART_DAYS)
+    label = METRIC_LABELS[metric_of(frame)]
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
     try:
         if len(recent):
@@ -35,7 +37,7 @@ def render_chart(
                 step="mid",
             )
             valid = recent[recent["rmssd_valid"]]
-            ax.plot(valid["date"], valid["rmssd_ms"], "o", ms=3, color="#555", label="rMSSD")
+            ax.plot(valid["date"], valid["rmssd_ms"], "o", ms=3, color="#555", label=label)
             ax.plot(
                 recent["date"],
                 recent["baseline_7d_ms"],
@@ -75,8 +77,8 @@ def render_chart(
                     capsize=2,
                     label="forecast (80% interval)",
                 )
-        ax.set_title(f"{athlete}: morning rMSSD")
-        ax.set_ylabel("rMSSD (ms)")
+        ax.set_title(f"{athlete}: morning {label}")
+        ax.set_ylabel(f"{label} (ms)")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
         fig.autofmt_xdate()

@@ -9,6 +9,10 @@ One row per calendar day D, built only from data known on the evening of D:
   exponentially weighted means with spans 7 and 28 days; ``acwr`` their ratio.
 - Journal self-reports of D.
 The label ``target_ln`` is ln rMSSD of the morning of D+1: a journal for D informs it.
+
+One metric per athlete, never mixed: rMSSD whenever any source gives it; SDNN only for an
+athlete whose sources give nothing else (Apple Health). The ``*rmssd*`` columns then carry
+SDNN, and the ``metric`` column (and every output) says so.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+RMSSD, SDNN = "rmssd", "sdnn"
+METRIC_LABELS = {RMSSD: "rMSSD", SDNN: "SDNN"}
 RMSSD_MIN_MS = 5.0
 RMSSD_MAX_MS = 300.0
 BASELINE_DAYS = 7
@@ -97,6 +103,21 @@ def readings_frame(readings: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["date", "metric"]).reset_index(drop=True)
 
 
+def forecast_metric(readings: pd.DataFrame) -> str:
+    """The metric an athlete's baselines and forecasts are in: rMSSD whenever any source
+    gives it, SDNN only when nothing else does (an Apple-Health-only athlete)."""
+    metrics = set(readings["metric"]) if len(readings) else set()
+    return SDNN if SDNN in metrics and RMSSD not in metrics else RMSSD
+
+
+def metric_of(frame: pd.DataFrame) -> str:
+    """The metric a features frame was built in (rMSSD for frames without the column)."""
+    if "metric" in frame and len(frame):
+        value = str(frame["metric"].iloc[-1])
+        return value if value in METRIC_LABELS else RMSSD
+    return RMSSD
+
+
 def is_plausible_rmssd(value: float) -> bool:
     return value == value and RMSSD_MIN_MS <= value <= RMSSD_MAX_MS
 
@@ -113,16 +134,26 @@ def build_daily_features(journal: pd.DataFrame, readings: pd.DataFrame) -> pd.Da
     calendar = pd.date_range(dates.min(), dates.max(), freq="D")
     frame = pd.DataFrame({"date": calendar})
 
-    rmssd = readings[readings["metric"] == "rmssd"].drop_duplicates("date", keep="last")
-    sdnn = readings[readings["metric"] == "sdnn"].drop_duplicates("date", keep="last")
+    metric = forecast_metric(readings)
+    chosen = readings[readings["metric"] == metric].drop_duplicates("date", keep="last")
+    sdnn = readings[readings["metric"] == SDNN].drop_duplicates("date", keep="last")
+    # resting HR: the chosen metric's source first, else any source's for that morning
+    rhr = (
+        readings.dropna(subset=["resting_hr_bpm"])
+        .assign(_pref=lambda f: (f["metric"] != metric).astype(int))
+        .sort_values(["date", "_pref"])
+        .drop_duplicates("date", keep="first")[["date", "resting_hr_bpm"]]
+    )
     frame = frame.merge(
-        rmssd[["date", "value_ms", "resting_hr_bpm"]].rename(columns={"value_ms": "rmssd_ms"}),
+        chosen[["date", "value_ms"]].rename(columns={"value_ms": "rmssd_ms"}),
         on="date",
         how="left",
     )
+    frame = frame.merge(rhr, on="date", how="left")
     frame = frame.merge(
         sdnn[["date", "value_ms"]].rename(columns={"value_ms": "sdnn_ms"}), on="date", how="left"
     )
+    frame["metric"] = metric
     frame = frame.merge(journal, on="date", how="left")
     frame["has_journal"] = frame["date"].isin(journal["date"])
     frame["has_rmssd"] = frame["rmssd_ms"].notna()

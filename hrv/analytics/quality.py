@@ -26,6 +26,8 @@ COVERAGE_TOLERANCE = 0.2  # an 80% interval covering < 60% of outcomes is miscal
 AGENT_FORECAST_KEYS = (
     "athlete",
     "for_date",
+    "metric",
+    "predicted_ms",
     "predicted_rmssd_ms",
     "interval_ms",
     "baseline_rmssd_ms",
@@ -101,8 +103,13 @@ def one_entry_per_day(versions: list[dict[str, Any]]) -> CheckOutcome:
 
 
 def rmssd_plausible(readings: list[dict[str, Any]]) -> CheckOutcome:
-    """rMSSD readings lie in the physiological 5-300 ms range."""
+    """HRV readings (rMSSD, and SDNN for an athlete with nothing else) lie in the
+    physiological 5-300 ms range."""
     rmssd = [r for r in readings if r.get("metric") == "rmssd"]
+    sdnn_only = not rmssd
+    if sdnn_only:
+        rmssd = [r for r in readings if r.get("metric") == "sdnn"]
+    label = "SDNN" if sdnn_only and rmssd else "rMSSD"
     bad = []
     for r in rmssd:
         try:
@@ -112,9 +119,9 @@ def rmssd_plausible(readings: list[dict[str, Any]]) -> CheckOutcome:
         if not (RMSSD_MIN_MS <= value <= RMSSD_MAX_MS):
             bad.append(f"{r['date']}: {r['value_ms']} ms ({r.get('source_file')})")
     verdict = (
-        f"all {len(rmssd)} rMSSD readings within {RMSSD_MIN_MS:g}-{RMSSD_MAX_MS:g} ms"
+        f"all {len(rmssd)} {label} readings within {RMSSD_MIN_MS:g}-{RMSSD_MAX_MS:g} ms"
         if not bad
-        else f"{len(bad)} of {len(rmssd)} rMSSD readings outside {RMSSD_MIN_MS:g}-"
+        else f"{len(bad)} of {len(rmssd)} {label} readings outside {RMSSD_MIN_MS:g}-"
         f"{RMSSD_MAX_MS:g} ms (excluded from features), first: {bad[0]}"
     )
     return CheckOutcome(not bad, verdict, {"n_rmssd": len(rmssd), "implausible": bad[:20]})

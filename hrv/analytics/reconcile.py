@@ -46,15 +46,21 @@ def _num(value: Any) -> float | None:
 
 
 def reconcile(
-    athlete: str, registry_rows: list[dict[str, str]], actuals: dict[str, float]
+    athlete: str,
+    registry_rows: list[dict[str, str]],
+    actuals: dict[str, float],
+    metric: str = "rmssd",
 ) -> dict[str, Any]:
-    """Score forecasts whose morning has a plausible rMSSD reading.
+    """Score forecasts whose morning has a plausible reading in the athlete's metric.
 
-    ``actuals`` maps ISO date -> measured rMSSD (ms). Returns the contract's
-    ``reconciliation.json`` with per-window details under ``windows``.
+    ``actuals`` maps ISO date -> the measured value (ms) in ``metric``; forecasts made in
+    another metric (before an rMSSD source arrived) are never scored against it. Returns
+    the contract's ``reconciliation.json`` with per-window details under ``windows``.
     """
     last: dict[tuple[str, str, str], dict[str, str]] = {}
     for row in registry_rows:
+        if (row.get("metric") or "rmssd") != metric:
+            continue
         last[(row["for_date"], row["role"], row["model"])] = row
     scored: dict[str, list[tuple[str, float, float, float | None, float | None]]] = {}
     guesses: list[tuple[str, float, float]] = []
@@ -96,6 +102,7 @@ def reconcile(
     baselines = {k: v["mae_ms"] for k, v in overall.items() if k not in ("model", "user_guess")}
     return {
         "athlete": athlete,
+        "metric": metric,
         "n_reconciled": model["n"],
         "mae_ms": model["mae_ms"],
         "bias_ms": model["bias_ms"],

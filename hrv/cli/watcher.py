@@ -95,7 +95,7 @@ def source_verdict(
         if now - mtime < settle:
             return None, False
         return v.headline().replace(": rejected: ", ": will be rejected: ", 1), True
-    lines = [v.headline(), *v.details()[: len(v.skipped)]]
+    lines = [v.headline(), *v.details(examples=0)]
     return "\n         ".join(lines), True
 
 

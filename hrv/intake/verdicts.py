@@ -63,6 +63,7 @@ class Verdict:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
     note: str | None = None  # what a file without HRV is; where a misplaced file belongs
 
     @property
@@ -85,6 +86,7 @@ class Verdict:
             "skipped": self.skipped,
             "skipped_examples": self.skipped_examples,
             "errors": self.errors,
+            "ignored_columns": self.ignored_columns,
             "note": self.note,
         }
 
@@ -117,10 +119,12 @@ class Verdict:
             line += f"; {n_skipped} rows skipped"
         return line
 
-    def details(self) -> list[str]:
-        """The skipped rows, by reason, with the first examples."""
+    def details(self, examples: int = 2) -> list[str]:
+        """The skipped rows, by reason, with the first ``examples``; ignored columns."""
         out = [f"    {n} × {reason}" for reason, n in self.skipped.items()]
-        for ex in self.skipped_examples[:5]:
+        if self.ignored_columns:
+            out.insert(0, f"    columns ignored: {', '.join(self.ignored_columns)}")
+        for ex in self.skipped_examples[:examples]:
             where = f"row {ex['row']}: " if ex.get("row") is not None else ""
             extra = f" ({ex['detail']})" if ex.get("detail") else ""
             out.append(f"      e.g. {where}{ex['field']} = {ex['value']!r}: {ex['reason']}{extra}")
@@ -147,6 +151,7 @@ def from_export(result: SourceParseResult, file: str) -> Verdict:
         skipped=s["skipped"],
         skipped_examples=s["skipped_examples"],
         errors=[str(e) for e in result.errors],
+        ignored_columns=list(result.ignored_columns),
         note=result.not_hrv,
     )
 
@@ -241,7 +246,7 @@ def judge_loose_file(
     if export.verdict != REJECTED or not journal_first:
         return from_export(export, shown)
     journal = parse_journal_file(path, folder_athlete=athlete)
-    if journal.ok or not export.format:
+    if journal.ok or (not export.format and _reads_like_a_journal(journal)):
         verdict = from_journal(journal, shown)
         if not journal.ok:
             verdict.errors.append(
@@ -249,6 +254,15 @@ def judge_loose_file(
             )
         return verdict
     return from_export(export, shown)
+
+
+def _reads_like_a_journal(journal: JournalParseResult) -> bool:
+    """Its errors are a journal's (a bad value, a misspelt field), not "every column is
+    unknown", which says the file is something else."""
+    return any(
+        not e.message.startswith("unknown field") or "did you mean" in e.message
+        for e in journal.errors
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from hrv.analytics.features import (
     build_daily_features,
     finite_or_none,
     journal_frame,
+    metric_of,
     readings_frame,
 )
 from hrv.steps import journal, readings
@@ -48,6 +49,7 @@ def run(ctx: StepContext) -> StepOutput:
     return StepOutput(
         metadata={
             "athlete": ctx.athlete,
+            "metric": metric_of(frame),
             "n_days": len(frame),
             "n_valid_rmssd_days": int(frame["rmssd_valid"].sum()) if len(frame) else 0,
             "n_journal_days": int(frame["has_journal"].sum()) if len(frame) else 0,

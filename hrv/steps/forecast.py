@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from hrv.analytics import quality
-from hrv.analytics.features import finite_or_none
+from hrv.analytics.features import RMSSD, finite_or_none, metric_of
 from hrv.analytics.recommend import recommend
 from hrv.steps import features, predictions
 from hrv.steps.graph import CheckDef, Markdown, Step, StepContext, StepOutput
@@ -56,13 +56,19 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
         sleep_hours=finite_or_none(row["sleep_hours"]),
         cold_start=bool(preds.get("cold_start")),
     )
+    metric = metric_of(frame)
+    predicted = chosen["predicted_rmssd_ms"]  # in the athlete's metric
+    baseline = finite_or_none(row["baseline_7d_ms"])
     doc = {
         "athlete": athlete,
         "for_date": preds["for_date"],
-        "predicted_rmssd_ms": chosen["predicted_rmssd_ms"],
+        "metric": metric,
+        "predicted_ms": predicted,
+        "predicted_rmssd_ms": predicted if metric == RMSSD else None,
         "interval_ms": [chosen["lower_ms"], chosen["upper_ms"]],
         "interval_level": preds.get("interval_level"),
-        "baseline_rmssd_ms": finite_or_none(row["baseline_7d_ms"]),
+        "baseline_ms": baseline,
+        "baseline_rmssd_ms": baseline if metric == RMSSD else None,
         "normal_range_ms": [lo, hi] if lo is not None and hi is not None else None,
         "recommendation": level,
         "reasons": reasons,
@@ -90,9 +96,12 @@ def _no_forecast(
     doc = {
         "athlete": athlete,
         "for_date": preds.get("for_date"),
+        "metric": metric_of(frame),
+        "predicted_ms": None,
         "predicted_rmssd_ms": None,
         "interval_ms": None,
         "interval_level": preds.get("interval_level"),
+        "baseline_ms": None,
         "baseline_rmssd_ms": None,
         "normal_range_ms": None,
         "recommendation": "rest" if ill else "train_moderate",
@@ -116,7 +125,8 @@ def run(ctx: StepContext) -> StepOutput:
             "run_worker_peak_rss_mb": round(peak_rss_mb, 1),
             "athlete": ctx.athlete,
             "for_date": doc["for_date"],
-            "predicted_rmssd_ms": doc["predicted_rmssd_ms"],
+            "metric": doc["metric"],
+            "predicted_ms": doc["predicted_ms"],
             "recommendation": doc["recommendation"],
             "reasons": Markdown("\n".join(f"- {r}" for r in doc["reasons"])),
             "path": outputs_dir(ctx.data_dir, ctx.athlete) / AGENT_FORECAST,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hrv.analytics import quality
+from hrv.analytics.features import metric_of
 from hrv.analytics.models import SelectionResult, fit_final, select_model
 from hrv.steps import features
 from hrv.steps.graph import CheckDef, DataProblem, Step, StepContext, StepOutput
@@ -42,6 +43,7 @@ def train(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]
             store.backtest_path, selection.backtest.to_csv(index=False, date_format="%Y-%m-%d")
         )
     metrics = selection.training_metrics(athlete)
+    metrics["metric"] = metric_of(frame)
     metrics["trained_at"] = utcnow().isoformat()
     write_json_atomic(outputs_dir(data_dir, athlete) / TRAINING_METRICS, metrics)
     return selection, metrics

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from hrv.analytics import quality
-from hrv.analytics.features import finite_or_none
+from hrv.analytics.features import METRIC_LABELS, finite_or_none, metric_of
 from hrv.analytics.models import INTERVAL_LEVEL, predict_next
 from hrv.steps import features, model
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
@@ -40,7 +40,8 @@ def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
     if not preds:
         n_valid = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
         reason = (
-            "no 7-day baseline yet: it needs 3 valid rMSSD readings within 7 days "
+            f"no 7-day baseline yet: it needs 3 valid {METRIC_LABELS[metric_of(frame)]} "
+            "readings within 7 days "
             f"(this athlete has {n_valid} valid readings in all)"
         )
         if len(frame):
@@ -48,6 +49,7 @@ def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
             guess = finite_or_none(frame["hrv_guess_ms"].iloc[-1])
     return {
         "athlete": athlete,
+        "metric": metric_of(frame),
         "generated_at": utcnow().isoformat(),
         "for_date": for_date.date().isoformat() if for_date is not None else None,
         "based_on_date": last["date"].iloc[0].date().isoformat() if len(last) else None,
@@ -75,7 +77,8 @@ def run(ctx: StepContext) -> StepOutput:
             "athlete": ctx.athlete,
             "for_date": doc.get("for_date"),
             "model": chosen.get("model"),
-            "predicted_rmssd_ms": chosen.get("predicted_rmssd_ms"),
+            "metric": doc.get("metric"),
+            "predicted_ms": chosen.get("predicted_rmssd_ms"),
             "interval_ms": [chosen.get("lower_ms"), chosen.get("upper_ms")],
             "written": outcome.passed,
         },

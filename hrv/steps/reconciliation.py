@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hrv.analytics import quality
+from hrv.analytics.features import forecast_metric, readings_frame
 from hrv.analytics.reconcile import reconcile
 from hrv.steps import readings, registry
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
@@ -24,20 +25,24 @@ COVERAGE = CheckDef(
 )
 
 
-def actual_rmssd(data_dir: Path, athlete: str) -> dict[str, float]:
+def actual_values(data_dir: Path, athlete: str) -> tuple[str, dict[str, float]]:
+    """The athlete's metric (as the features use it) and its measured value per morning."""
+    rows = AthleteStore(data_dir, athlete).readings()
+    metric = forecast_metric(readings_frame(rows))
     out = {}
-    for r in AthleteStore(data_dir, athlete).readings():
-        if r["metric"] == "rmssd":
+    for r in rows:
+        if r["metric"] == metric:
             try:
                 out[r["date"]] = float(r["value_ms"])
             except ValueError:
                 continue
-    return out
+    return metric, out
 
 
 def reconcile_athlete(data_dir: Path, athlete: str) -> dict[str, Any]:
     path, _ = registry_paths(data_dir, athlete)
-    doc = reconcile(athlete, read_registry(path), actual_rmssd(data_dir, athlete))
+    metric, actuals = actual_values(data_dir, athlete)
+    doc = reconcile(athlete, read_registry(path), actuals, metric)
     doc["generated_at"] = utcnow().isoformat()
     write_json_atomic(outputs_dir(data_dir, athlete) / RECONCILIATION, doc)
     return doc

@@ -49,6 +49,7 @@ def register_predictions(data_dir: Path, athlete: str) -> int:
                 "upper_ms": p["upper_ms"],
                 "user_guess_ms": doc.get("user_guess_ms"),
                 "role": role,
+                "metric": doc.get("metric") or "rmssd",
             }
         )
         if role == SELECTED and p["model"] in BASELINES:

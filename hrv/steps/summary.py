@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from hrv.analytics.features import finite_or_none
+from hrv.analytics.features import finite_or_none, metric_of
 from hrv.steps import features, model, predictions, reconciliation
 from hrv.steps.graph import Step, StepContext, StepOutput
 from hrv.steps.outputs import (
@@ -59,6 +59,7 @@ def summarize(data_dir: Path, athlete: str) -> dict[str, Any]:
         trend = round(100 * (math.exp(slope * 7) - 1), 2)
     doc = {
         "athlete": athlete,
+        "metric": metric_of(frame),
         "generated_at": utcnow().isoformat(),
         "n_days": len(frame),
         "n_valid_rmssd_days": len(valid),
@@ -104,6 +105,7 @@ def run(ctx: StepContext) -> StepOutput:
     return StepOutput(
         metadata={
             "athlete": ctx.athlete,
+            "metric": doc.get("metric"),
             "baseline_status": doc.get("baseline_status"),
             "latest_rmssd_ms": doc.get("latest_rmssd_ms"),
             "chart": outputs_dir(ctx.data_dir, ctx.athlete) / INTELLIGENCE_CHART,

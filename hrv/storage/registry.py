@@ -29,6 +29,7 @@ REGISTRY_FIELDS = (
     "upper_ms",
     "user_guess_ms",
     "role",
+    "metric",  # rmssd, or sdnn for an athlete whose only source is SDNN (blank: rmssd)
 )
 SELECTED = "selected"
 BASELINE = "baseline"
@@ -61,7 +62,7 @@ def _same_forecast(a: dict[str, str], b: dict[str, Any]) -> bool:
     return all(
         a.get(k, "") == _fmt(b.get(k))
         for k in ("predicted_rmssd_ms", "lower_ms", "upper_ms", "user_guess_ms")
-    )
+    ) and (a.get("metric") or "rmssd") == (b.get("metric") or "rmssd")
 
 
 def append_forecasts(
@@ -85,14 +86,15 @@ def append_forecasts(
     if not fresh:
         return 0
     old = registry_path.read_bytes() if registry_path.exists() else b""
+    # an older registry keeps its own columns: appending never rewrites its header
+    header = old.split(b"\n", 1)[0].decode("utf-8").strip().split(",") if old else []
+    fields = header or list(REGISTRY_FIELDS)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(REGISTRY_FIELDS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
     if not old:
         writer.writeheader()
     for row in fresh:
-        writer.writerow(
-            {k: _fmt(row.get(k)) for k in REGISTRY_FIELDS} | {"made_at": made_at.isoformat()}
-        )
+        writer.writerow({k: _fmt(row.get(k)) for k in fields} | {"made_at": made_at.isoformat()})
     new = old + buf.getvalue().encode("utf-8")
     write_text_atomic(registry_path, new.decode("utf-8"))
     ledger_line = json.dumps(

@@ -38,6 +38,9 @@ def parse_text(data: bytes, col: Collector, tz: dt.tzinfo) -> None:
             raise Reject(f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
         _parse_json(doc, col, tz)
         return
+    if _rr_list(text):
+        col.result.vendor, col.result.format = "Elite HRV", "rr_intervals"
+        raise NotHrv("beat-to-beat RR intervals without a date: export the readings CSV instead")
     table = read_table(text)
     if whoop.matches_table(table):
         whoop.parse_cycles(table, col)
@@ -51,9 +54,12 @@ def parse_text(data: bytes, col: Collector, tz: dt.tzinfo) -> None:
         tables.parse_hrv_logger(table, col, tz)
     elif tables.is_generic(table):
         tables.parse_generic(table, col)
-    elif table.has("timestamp", "rr"):
-        col.result.vendor, col.result.format = "HRV Logger", "hrv_logger_rr"
-        raise NotHrv("HRV Logger beat-to-beat intervals: the Features file beside it is read")
+    elif table.has("rr") and (table.has("timestamp") or table.has("date")):
+        col.result.vendor, col.result.format = "HRV Logger / HRV4Training", "rr_intervals"
+        raise NotHrv(
+            "beat-to-beat RR intervals, no morning summary: the app's features or "
+            "measurements export beside it is read"
+        )
     elif {h.lower() for h in table.header} & JOURNAL_FIELDS:
         raise Reject(
             "this looks like a journal, not a wearable export: journals go in "
@@ -62,6 +68,18 @@ def parse_text(data: bytes, col: Collector, tz: dt.tzinfo) -> None:
         )
     else:
         raise Reject(f"unrecognised export: expected {KNOWN}", table.header[:10])
+
+
+def _rr_list(text: str) -> bool:
+    """A bare list of RR intervals in ms, one per line (Elite HRV's RR export)."""
+    lines = [line.strip() for line in text.splitlines()[:200] if line.strip()]
+    if len(lines) < 20:
+        return False
+    try:
+        values = [float(line) for line in lines]
+    except ValueError:
+        return False
+    return all(200 <= v <= 2500 for v in values)
 
 
 def _parse_json(doc: object, col: Collector, tz: dt.tzinfo) -> None:

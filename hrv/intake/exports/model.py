@@ -75,6 +75,7 @@ class SourceParseResult:
     skipped: list[Skip] = field(default_factory=list)  # the first examples
     skip_counts: Counter[str] = field(default_factory=Counter)  # every skip, by reason
     rows_read: int = 0
+    ignored_columns: list[str] = field(default_factory=list)  # with a hint when misspelt
     not_hrv: str | None = None  # a recognised export's file that holds no HRV: what it is
     sha256: str | None = None
     members: list[SourceParseResult] = field(default_factory=list)  # inside an archive
@@ -125,6 +126,7 @@ class SourceParseResult:
             "rows_read": self.rows_read,
             "skipped": dict(sorted(self.skip_counts.items())),
             "skipped_examples": [s.to_dict() for s in self.skipped[:10]],
+            "ignored_columns": self.ignored_columns,
             "not_hrv": self.not_hrv,
             "errors": [e.to_dict() for e in self.errors],
         }

@@ -32,6 +32,11 @@ GENERIC_COLUMNS = ("date", "rmssd_ms", "sdnn_ms", "athlete", "resting_hr_bpm")
 # what people call the columns in their own spreadsheets, read as the contract's names
 ALIASES = {
     "rmssd": "rmssd_ms",
+    "hrv_rmssd_ms": "rmssd_ms",
+    "rmssd_milli": "rmssd_ms",
+    # Garmin's nightly HRV (an rMSSD average) as people save it from the HRV endpoint
+    "last_night_avg_hrv_ms": "rmssd_ms",
+    "lastnightavg": "rmssd_ms",
     "sdnn": "sdnn_ms",
     "resting_hr": "resting_hr_bpm",
     "rhr": "resting_hr_bpm",
@@ -59,9 +64,7 @@ def parse_generic(table: Table, col: Collector) -> None:
     for h in table.header:
         if h and h.lower() not in GENERIC_COLUMNS:
             hint = suggest(h.lower(), GENERIC_COLUMNS)
-            col.skip(
-                1, h, h, "unknown column, ignored", f"did you mean '{hint}'?" if hint else None
-            )
+            col.result.ignored_columns.append(f"{h} (did you mean '{hint}'?)" if hint else h)
     metric, value_col = (
         (RMSSD, table.column("rmssd_ms"))
         if table.has("rmssd_ms")

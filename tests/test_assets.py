@@ -274,3 +274,65 @@ def test_data_errors_fail_once_but_filesystem_errors_are_retried(tree, instance)
     kinds = [e.event_type_value for e in result.all_events]
     assert kinds.count("STEP_UP_FOR_RETRY") == 3
     assert (tree.inbox / "ghost" / "2026-01-01.md").exists()  # not archived: not stored
+
+
+def apple_export(days: int, end) -> str:
+    """An Apple Health export: the watch's overnight SDNN samples and resting HR."""
+    import datetime as dt
+    import math
+
+    rows = []
+    for i in range(days):
+        day = end - dt.timedelta(days=days - 1 - i)
+        sdnn = 55 + 8 * math.sin(i / 3)
+        for hh, delta in (("01:30", -3), ("05:45", 3)):
+            rows.append(
+                ' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" '
+                'sourceName="Ann\'s Apple Watch" device="name:Apple Watch" unit="ms" '
+                f'startDate="{day} {hh}:00 +0100" value="{sdnn + delta:.1f}"/>\n'
+            )
+        rows.append(
+            ' <Record type="HKQuantityTypeIdentifierRestingHeartRate" '
+            'sourceName="Ann\'s Apple Watch" device="name:Apple Watch" unit="count/min" '
+            f'startDate="{day} 00:00:00 +0100" value="{52 + i % 3}"/>\n'
+        )
+    return (
+        '<?xml version="1.0"?>\n<HealthData locale="en_US">\n' + "".join(rows) + "</HealthData>\n"
+    )
+
+
+def test_an_apple_only_athlete_gets_baselines_and_a_forecast_in_sdnn_never_mixed(tree, instance):
+    (tree.sources / "ann").mkdir()
+    (tree.sources / "ann" / "export.xml").write_text(apple_export(40, yesterday()))
+    assert run(instance, tree, "ann").success
+    out = tree.outputs("ann")
+    forecast = json.loads((out / AGENT_FORECAST).read_text())
+    assert forecast["metric"] == "sdnn" and forecast["predicted_rmssd_ms"] is None
+    assert forecast["interval_ms"][0] < forecast["predicted_ms"] < forecast["interval_ms"][1]
+    assert forecast["baseline_ms"] > 40 and forecast["baseline_rmssd_ms"] is None
+    assert forecast["normal_range_ms"][0] < forecast["normal_range_ms"][1]
+    for name in (TRAINING_METRICS, MODEL_PREDICTIONS, INTELLIGENCE_SUMMARY, RECONCILIATION):
+        assert json.loads((out / name).read_text())["metric"] == "sdnn", name
+    features = AthleteStore(tree.data, "ann").features_path.read_text().splitlines()
+    header = features[0].split(",")
+    last = dict(zip(header, features[-1].split(","), strict=True))
+    assert last["metric"] == "sdnn" and float(last["resting_hr_bpm"]) >= 52  # RHR read too
+    assert {r["metric"] for r in read_registry(out / PREDICTIONS_REGISTRY)} == {"sdnn"}
+
+    # an rMSSD source arrives: from now on rMSSD, and SDNN forecasts are never scored on it
+    sdnn_forecast_day = forecast["for_date"]  # this morning: measured in rMSSD below
+    lines = ["date,rmssd_ms"]
+    for i in range(21):
+        day = yesterday().toordinal() - 19 + i
+        lines.append(f"{type(yesterday()).fromordinal(day).isoformat()},{30 + i % 4}")
+    assert lines[-1].startswith(sdnn_forecast_day)
+    (tree.sources / "ann" / "hrv.csv").write_text("\n".join(lines) + "\n")
+    assert run(instance, tree, "ann").success
+    forecast = json.loads((out / AGENT_FORECAST).read_text())
+    assert (
+        forecast["metric"] == "rmssd" and forecast["predicted_rmssd_ms"] == forecast["predicted_ms"]
+    )
+    assert forecast["predicted_ms"] < 40  # rMSSD scale, not SDNN
+    recon = json.loads((out / RECONCILIATION).read_text())
+    assert recon["metric"] == "rmssd" and recon["n_reconciled"] == 0  # not the SDNN forecast
+    assert {r["metric"] for r in read_registry(out / PREDICTIONS_REGISTRY)} == {"sdnn", "rmssd"}

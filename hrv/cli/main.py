@@ -101,7 +101,7 @@ def _print_human(verdicts: list[Verdict], verbose: bool) -> None:
         print(v.headline())
         if v.note and v.verdict != NOT_HRV:
             print(f"    {v.note}")
-        for line in v.details(examples=10 if verbose else 2):
+        for line in v.details(examples=10 if verbose else 1):
             print(line)
     counts: dict[str, int] = {}
     for v in verdicts:

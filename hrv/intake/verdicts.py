@@ -116,18 +116,21 @@ class Verdict:
         )
         n_skipped = sum(self.skipped.values())
         if n_skipped:
-            line += f"; {n_skipped} rows skipped"
+            line += f"; {n_skipped} row{'s' if n_skipped > 1 else ''} skipped"
         return line
 
     def details(self, examples: int = 2) -> list[str]:
         """The skipped rows, by reason, with the first ``examples``; ignored columns."""
-        out = [f"    {n} × {reason}" for reason, n in self.skipped.items()]
+        out = []
         if self.ignored_columns:
-            out.insert(0, f"    columns ignored: {', '.join(self.ignored_columns)}")
-        for ex in self.skipped_examples[:examples]:
-            where = f"row {ex['row']}: " if ex.get("row") is not None else ""
-            extra = f" ({ex['detail']})" if ex.get("detail") else ""
-            out.append(f"      e.g. {where}{ex['field']} = {ex['value']!r}: {ex['reason']}{extra}")
+            out.append(f"    columns ignored: {', '.join(self.ignored_columns)}")
+        for reason, n in sorted(self.skipped.items(), key=lambda x: -x[1]):
+            out.append(f"    {n} × {reason}")
+            shown = [ex for ex in self.skipped_examples if ex["reason"] == reason][:examples]
+            for ex in shown:
+                where = f"row {ex['row']}: " if ex.get("row") is not None else ""
+                extra = f" ({ex['detail']})" if ex.get("detail") else ""
+                out.append(f"      e.g. {where}{ex['field']} = {ex['value']!r}{extra}")
         return out
 
 

@@ -176,7 +176,7 @@ def test_sources_drops_get_the_same_verdicts_as_check(watcher):
     (sources / "bob" / "physiological_cycles.csv").write_text(WHOOP)
     at, line = next_line(lines, "physiological_cycles.csv")
     assert "✓ sources/bob/physiological_cycles.csv: WHOOP (whoop_cycles) for bob, 2 nights" in line
-    assert "2026-01-01..2026-01-02; 1 rows skipped" in line and at - t0 < 1.0
+    assert "2026-01-01..2026-01-02; 1 row skipped" in line and at - t0 < 1.0
     _, line = next_line(lines, "a nap or daytime sleep, not the night")
     (sources / "bob" / "workouts.csv").write_text(
         "Cycle start time,Cycle end time,Cycle timezone,Workout start time,Workout end time,"

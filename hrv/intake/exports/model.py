@@ -108,6 +108,14 @@ class SourceParseResult:
         if len(self.skipped) < MAX_SKIPS_KEPT:
             self.skipped.append(Skip(row, fieldname, json_value(value), reason, detail))
 
+    def examples(self, limit: int = 10) -> list[Skip]:
+        """The first skipped row of each reason, then the next ones, up to ``limit``."""
+        firsts: dict[str, Skip] = {}
+        for s in self.skipped:
+            firsts.setdefault(s.reason, s)
+        rest = [s for s in self.skipped if firsts.get(s.reason) is not s]
+        return [*firsts.values(), *rest][:limit]
+
     def summary(self) -> dict[str, Any]:
         """What ``hrv-sentinel check --json`` and ``sources_status.json`` say of it."""
         dates = sorted({r.date for r in self.readings})
@@ -125,7 +133,7 @@ class SourceParseResult:
             "last_date": dates[-1].isoformat() if dates else None,
             "rows_read": self.rows_read,
             "skipped": dict(sorted(self.skip_counts.items())),
-            "skipped_examples": [s.to_dict() for s in self.skipped[:10]],
+            "skipped_examples": [s.to_dict() for s in self.examples()],
             "ignored_columns": self.ignored_columns,
             "not_hrv": self.not_hrv,
             "errors": [e.to_dict() for e in self.errors],

@@ -41,13 +41,16 @@ class Night:
 def nap_detail(night: Night) -> str | None:
     """Why this sleep is not the night (shown with the skipped row), or None."""
     asleep = night.asleep_minutes
+    when = ""
+    if night.onset and night.wake:
+        when = f"{night.onset:%Y-%m-%d %H:%M}-{night.wake:%H:%M}, "
     if asleep is not None and asleep < MIN_NIGHT_MINUTES:
-        return f"{asleep:.0f} min asleep"
+        return f"{when}{asleep:.0f} min asleep"
     long_sleep = asleep is not None and asleep >= LONG_SLEEP_MINUTES
     if night.onset and night.wake and night.wake > night.onset and not long_sleep:
         mid = night.onset + (night.wake - night.onset) / 2
         if DAYTIME[0] <= mid.hour < DAYTIME[1]:
-            return f"{night.onset:%H:%M}-{night.wake:%H:%M}"
+            return f"{night.onset:%Y-%m-%d %H:%M}-{night.wake:%H:%M}, daytime"
     return None
 
 

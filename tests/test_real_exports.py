@@ -96,3 +96,27 @@ def test_check_prints_the_same_counts(tmp_path):
             int(row["nights"]),
             int(row["skipped"]),
         ), row["file"]
+
+
+def test_whoop_nights_match_the_main_sleeps_of_the_owners_sleeps_file():
+    """onatsf's sleeps.csv says which sleep opened each cycle (Nap=false) and when it
+    ended: every HRV read from physiological_cycles.csv lands on that wake day, also the
+    11 rows whose sleep columns show a nap taken later in the cycle."""
+    import csv
+
+    folder = FIXTURES / "whoop"
+    cycles = list(csv.DictReader((folder / "onatsf__physiological_cycles.csv").open()))
+    sleeps = list(csv.DictReader((folder / "onatsf__sleeps.csv").open()))
+    wake_day = {
+        s["Cycle start time"]: s["Wake onset"][:10]
+        for s in sleeps
+        if s["Nap"] == "false" and s["Sleep onset"] == s["Cycle start time"]
+    }
+    result = parse_source_file(folder / "onatsf__physiological_cycles.csv")
+    read = {r.date.isoformat(): r.value_ms for r in result.readings}
+    scored = [c for c in cycles if c["Heart rate variability (ms)"]]
+    shows_a_later_nap = [c for c in scored if c["Sleep onset"] != c["Cycle start time"]]
+    assert len(scored) == len(read) == 235 and len(shows_a_later_nap) == 11
+    for c in scored:
+        day = wake_day[c["Cycle start time"]]
+        assert read[day] == float(c["Heart rate variability (ms)"]), c["Cycle start time"]

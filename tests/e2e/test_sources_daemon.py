@@ -206,6 +206,13 @@ REAL_DROPS = (
     ("richy", "whoop/TheOneRichy__physiological_cycles.csv", True),
     ("devale", "whoop/dev-ale__recovery.json", False),
     ("pedro", "garmin/pedrodbsa__hrv.csv", True),
+    ("monty", "oura/themontypython__sleep.json", True),
+)
+# the rest of onatsf's WHOOP export, zipped with the cycles as the app delivers them
+WHOOP_ZIP_SIBLINGS = (
+    "whoop/onatsf__sleeps.csv",
+    "whoop/onatsf__workouts.csv",
+    "whoop/onatsf__journal_entries.csv",
 )
 # files of the same exports that carry no HRV: listed, never alerted
 REAL_SIBLINGS = (
@@ -228,6 +235,9 @@ def test_real_exports_zipped_and_unzipped_yield_their_nights_and_a_forecast(live
         if zipped:
             with zipfile.ZipFile(folder / "export.zip", "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr(f"my_data/{name}", src.read_bytes())
+                for sibling in WHOOP_ZIP_SIBLINGS if athlete == "onatsf" else ():
+                    member = Path(sibling).name.split("__", 1)[1]
+                    zf.writestr(f"my_data/{member}", (FIXTURES / sibling).read_bytes())
         else:
             shutil.copyfile(src, folder / name)
     for athlete, fixture in REAL_SIBLINGS:

@@ -33,6 +33,10 @@ RHR = "Resting heart rate (bpm)"
 ONSET = "Sleep onset"
 WAKE = "Wake onset"
 ASLEEP = "Asleep duration (min)"
+LATER_SLEEP = dt.timedelta(
+    minutes=30
+)  # a sleep starting this long after the cycle is not its opening sleep
+OPENING_SLEEP_TO_WAKE_DAY = dt.timedelta(hours=12)
 SIBLINGS = {  # a column only that file has -> what it is
     "Nap": "WHOOP sleeps.csv: sleep periods, no HRV",
     "Activity name": "WHOOP workouts.csv: workouts, no HRV",
@@ -77,9 +81,15 @@ def parse_cycles(table: Table, col: Collector) -> None:
         except (KeyError, ValueError):
             col.skip(line, WAKE, rec.get(WAKE) or rec.get(START), NOT_A_DATE)
             continue
-        # without a wake time: the cycle starts at sleep onset, the evening before
-        day = wake.date() if wake else (start + dt.timedelta(hours=12)).date()
-        nights.append(Night(line, day, value, rhr, asleep, onset, wake))
+        if wake is None or (onset is not None and onset - start > LATER_SLEEP):
+            # The cycle opens with its main sleep, and its HRV is that sleep's recovery.
+            # Without a wake time, or when the row's sleep columns show a nap taken later
+            # in the cycle (WHOOP shows the cycle's last sleep), the main sleep's wake day
+            # is the day 12 hours after the cycle started; its length is unknown.
+            day = (start + OPENING_SLEEP_TO_WAKE_DAY).date()
+            nights.append(Night(line, day, value, rhr, None, start, None))
+            continue
+        nights.append(Night(line, wake.date(), value, rhr, asleep, onset, wake))
     keep_nights(nights, col, HRV)
 
 

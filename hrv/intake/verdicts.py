@@ -64,7 +64,10 @@ class Verdict:
     skipped_examples: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    note: str | None = None  # what a file without HRV is; where a misplaced file belongs
+    note: str | None = None
+    members: list[Verdict] = field(
+        default_factory=list
+    )  # inside a zip  # what a file without HRV is; where a misplaced file belongs
 
     @property
     def usable(self) -> bool:
@@ -88,6 +91,7 @@ class Verdict:
             "errors": self.errors,
             "ignored_columns": self.ignored_columns,
             "note": self.note,
+            "members": [m.to_dict() for m in self.members],
         }
 
     def span(self) -> str:
@@ -121,7 +125,7 @@ class Verdict:
 
     def details(self, examples: int = 2) -> list[str]:
         """The skipped rows, by reason, with the first ``examples``; ignored columns."""
-        out = []
+        out = [f"    in the archive: {m.headline()[2:]}" for m in self.members]
         if self.ignored_columns:
             out.append(f"    columns ignored: {', '.join(self.ignored_columns)}")
         for reason, n in sorted(self.skipped.items(), key=lambda x: -x[1]):
@@ -156,6 +160,7 @@ def from_export(result: SourceParseResult, file: str) -> Verdict:
         errors=[str(e) for e in result.errors],
         ignored_columns=list(result.ignored_columns),
         note=result.not_hrv,
+        members=[from_export(m, m.file) for m in result.members],
     )
 
 

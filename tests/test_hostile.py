@@ -136,7 +136,10 @@ def test_yaml_bombs_and_deep_nesting(tmp_path):
 def test_invalid_utf8_and_nul_bytes():
     assert "UTF-8" in parse_journal_bytes("a.md", b"---\nmood: \xff\n---\n").errors[0].message
     assert "NUL" in parse_journal_bytes("a.json", b'{"date":"2026-01-01"}\x00').errors[0].message
-    assert "UTF-8" in parse_source_bytes("x.csv", b"date,rmssd_ms\n\xff,1\n").errors[0].message
+    # an export is read row by row: a non-UTF-8 byte is read as Windows-1252, the row judged
+    bad = parse_source_bytes("x.csv", b"date,rmssd_ms\n\xff,1\n").errors[0].message
+    assert "row 2: date = '\xff': not a date" in bad.replace("ÿ", "\xff")
+    assert "NUL" in parse_source_bytes("x.csv", b"date,rmssd_ms\x00\x00\x00\n").errors[0].message
 
 
 def test_xml_external_entities_are_refused(tmp_path):

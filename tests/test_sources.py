@@ -78,6 +78,20 @@ def test_european_excel_csv_with_semicolons_and_decimal_commas_and_a_bom():
     ]
 
 
+def test_windows_1252_and_mixed_encodings_lose_no_row():
+    """A European Excel saves "CSV (semicolon)" in Windows-1252; a file appended to by two
+    tools may mix it with UTF-8. Every row is read."""
+    cp1252 = "date;rmssd_ms;Notiz\n2026-01-01;50,5;müde\n2026-01-02;51;ok\n".encode("cp1252")
+    r = parse("hrv.csv", cp1252)
+    assert r.verdict == "ok" and dates(r) == ["2026-01-01", "2026-01-02"]
+    mixed = "date,rmssd_ms,note\n2026-01-01,50,café\n".encode() + "2026-01-02,52,café\n".encode(
+        "cp1252"
+    )
+    assert dates(parse("hrv.csv", mixed)) == ["2026-01-01", "2026-01-02"]
+    utf16 = "date\trmssd_ms\n2026-01-01\t50\n".encode("utf-16")  # Excel's "Unicode text"
+    assert dates(parse("hrv.csv", utf16)) == ["2026-01-01"]
+
+
 def test_ambiguous_dates_are_skipped_not_guessed():
     r = parse("hrv.csv", "date,rmssd_ms\n01/02/2026,50\n2026-01-03,51\n")
     assert dates(r) == ["2026-01-03"] and dict(r.skip_counts) == {"not a date": 1}

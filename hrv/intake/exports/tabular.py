@@ -30,15 +30,28 @@ class Table:
 
 
 def decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM), UTF-16 with its BOM, else line by line: a line that
+    is not UTF-8 is read as Windows-1252, which is what a European Excel saves ("CSV
+    (semicolon)"), so a file with mixed encodings loses no row."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:  # a UTF-16 export (Excel's "Unicode text") with its BOM
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise Reject(f"not valid UTF-16 text: bad bytes at offset {exc.start}") from exc
+    if b"\x00" in data:
+        raise Reject("not text: NUL bytes (a binary file, or UTF-16 without its BOM)")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        try:  # a UTF-16 export (some Windows tools) with its BOM
-            if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-        raise Reject(f"not UTF-8 text: bad byte at offset {exc.start}", exc.start) from exc
+    except UnicodeDecodeError:
+        pass
+    return "".join(_line(line) for line in data.removeprefix(b"\xef\xbb\xbf").splitlines(True))
+
+
+def _line(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def _delimiter(first_line: str) -> str:

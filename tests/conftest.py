@@ -75,6 +75,7 @@ SLOWEST_FIRST = (
     "e2e/test_slack_daemon.py",
     "e2e/test_sources_daemon.py",
     "e2e/test_inbox_failures.py",
+    "e2e/test_real_exports_daemon.py",
     "test_squad.py",
     "e2e/test_inbox_daemon.py",
     "e2e/test_chaos.py",

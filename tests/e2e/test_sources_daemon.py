@@ -3,10 +3,7 @@
 import datetime as dt
 import json
 import os
-import shutil
 import time
-import zipfile
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -15,7 +12,6 @@ from assets import AthleteRun
 from hrv.alerting.book import read_alerts
 from hrv.demo import SQUAD, write_demo
 from hrv.steps import readings
-from hrv.storage.athlete_store import AthleteStore
 from tests.conftest import Tree
 from tests.e2e.harness import daemon, embedded_home, materializations, quiet, runs, wait_for
 
@@ -196,83 +192,3 @@ def test_stale_source_fires_then_resolves_when_data_arrives(live):
         for a in read_alerts(tree.data)
         if a["kind"] == "stale_source" and a["athlete"] in ("alice", "bob")
     ]
-
-
-# Real exports (tests/fixtures/exports/README.md), each dropped as its owner would:
-# (athlete, fixture, zipped?)
-REAL_DROPS = (
-    ("onatsf", "whoop/onatsf__physiological_cycles.csv", True),
-    ("haquannes", "whoop/haquannes__physiological_cycles.csv", False),
-    ("richy", "whoop/TheOneRichy__physiological_cycles.csv", True),
-    ("devale", "whoop/dev-ale__recovery.json", False),
-    ("pedro", "garmin/pedrodbsa__hrv.csv", True),
-    ("monty", "oura/themontypython__sleep.json", True),
-)
-# the rest of onatsf's WHOOP export, zipped with the cycles as the app delivers them
-WHOOP_ZIP_SIBLINGS = (
-    "whoop/onatsf__sleeps.csv",
-    "whoop/onatsf__workouts.csv",
-    "whoop/onatsf__journal_entries.csv",
-)
-# files of the same exports that carry no HRV: listed, never alerted
-REAL_SIBLINGS = (
-    ("pedro", "elitehrv/chriotte__2017-06-29 13-11-53.txt"),
-    ("pedro", "hrvlogger/marcoalt__rr.csv"),
-)
-
-
-def test_real_exports_zipped_and_unzipped_yield_their_nights_and_a_forecast(live):
-    from tests.test_real_exports import EXPECTED, FIXTURES
-
-    tree, _, proc = live
-    idle(live, 2)
-    nights = {row["file"]: row for row in EXPECTED}
-    for athlete, fixture, zipped in REAL_DROPS:
-        folder = tree.sources / athlete
-        folder.mkdir()
-        src = FIXTURES / fixture
-        name = src.name.split("__", 1)[1]
-        if zipped:
-            with zipfile.ZipFile(folder / "export.zip", "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(f"my_data/{name}", src.read_bytes())
-                for sibling in WHOOP_ZIP_SIBLINGS if athlete == "onatsf" else ():
-                    member = Path(sibling).name.split("__", 1)[1]
-                    zf.writestr(f"my_data/{member}", (FIXTURES / sibling).read_bytes())
-        else:
-            shutil.copyfile(src, folder / name)
-    for athlete, fixture in REAL_SIBLINGS:
-        shutil.copyfile(FIXTURES / fixture, tree.sources / athlete / Path(fixture).name)
-    athletes = [a for a, _, _ in REAL_DROPS]
-    wait_for(
-        lambda: all((tree.outputs(a) / "agent_forecast.json").exists() for a in athletes),
-        240,
-        "forecasts for the real exports",
-        proc.tail,
-    )
-    idle(live, 2)
-    status = json.loads((tree.data / "sources_status.json").read_text())["files"]
-    for athlete, fixture, zipped in REAL_DROPS:
-        row = nights[fixture]
-        stored = AthleteStore(tree.data, athlete).readings()
-        assert len(stored) == int(row["nights"]), athlete
-        first, last = row["span"].split("..")
-        assert (stored[0]["date"], stored[-1]["date"]) == (first, last), athlete
-        forecast = json.loads((tree.outputs(athlete) / "agent_forecast.json").read_text())
-        assert forecast["metric"] == "rmssd" and forecast["predicted_ms"] > 0, athlete
-        # a forecast from the real nights (after a gap in wearing it can be dated before
-        # the latest reading: a 7-day baseline needs 3 nights; issue 13 handles gaps)
-        assert forecast["for_date"] > first and forecast["model"], athlete
-        rel = (
-            f"{athlete}/export.zip"
-            if zipped
-            else f"{athlete}/{Path(fixture).name.split('__', 1)[1]}"
-        )
-        assert status[rel]["nights"] == int(row["nights"]), rel
-    for athlete, fixture in REAL_SIBLINGS:
-        assert status[f"{athlete}/{Path(fixture).name}"]["status"] == "not_hrv"
-    rejected = [
-        a["title"]
-        for a in read_alerts(tree.data)
-        if a["kind"] == "rejected_file" and any(x in a["title"] for x in athletes)
-    ]
-    assert rejected == []

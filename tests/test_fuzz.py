@@ -49,7 +49,11 @@ records = st.dictionaries(field_names, values, max_size=8)
 
 def assert_clean(result):
     assert isinstance(result, JournalParseResult | SourceParseResult)
-    assert result.ok == (not result.errors)
+    if isinstance(result, SourceParseResult):  # rejected exactly when it says why
+        assert (result.verdict == "rejected") == bool(result.errors)
+        assert result.ok == bool(result.readings) and (not result.ok or not result.errors)
+    else:
+        assert result.ok == (not result.errors)
     for err in result.errors:
         assert isinstance(err, FieldError)
         assert isinstance(err.field, str) and isinstance(err.message, str) and err.message

@@ -250,6 +250,24 @@ def test_oura_v2_the_night_not_naps_across_pages():
     assert r.n_skipped == 4
 
 
+def test_oura_multi_endpoint_dump_reads_its_sleep_and_daily_scores_are_not_hrv():
+    """People's scripts save several endpoints in one file (shape of a real dump:
+    kola-ootro/oura-ring-data-collector oura_data.json, daily summaries only)."""
+    sleep = {"data": [{"day": "2024-07-19", "type": "long_sleep", "average_hrv": 44}]}
+    readiness = {"data": [{"day": "2024-07-19", "score": 80, "contributors": {}}]}
+    both = parse("oura_data.json", json.dumps({"sleep": sleep, "daily_readiness": readiness}))
+    assert both.verdict == "ok" and dates(both) == ["2024-07-19"]
+    daily = {
+        "daily_activity": {"data": [{"day": "2024-07-18", "score": 70, "steps": 9000}]},
+        "daily_readiness": readiness,
+        "daily_sleep": {"data": [{"day": "2024-07-19", "score": 77, "contributors": {}}]},
+    }
+    only = parse("oura_data.json", json.dumps(daily))
+    assert only.verdict == "not_hrv" and only.vendor == "Oura" and not only.errors
+    assert "daily_sleep" in (only.not_hrv or "") and "no HRV" in (only.not_hrv or "")
+    assert parse("r.json", json.dumps(readiness)).verdict == "not_hrv"
+
+
 def test_oura_account_export_dates_by_wake_day_and_reads_zero_as_not_measured():
     doc = {
         "sleep": [

@@ -16,6 +16,7 @@ whatever the export's size. Entity tricks are refused (defusedxml).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import IO, Any
 
@@ -41,8 +42,14 @@ DAYTIME = "a daytime sample, not the night's"
 OTHER_APP = "written by another app, not the watch"
 
 
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+
+
 def is_cda(head: bytes) -> bool:
-    return b"ClinicalDocument" in head
+    """The document's root element is a ClinicalDocument (``export_cda.xml``)."""
+    for m in _ROOT.finditer(head):  # the first element that is not <?xml or <!DOCTYPE
+        return m.group(1).split(b":")[-1] == b"ClinicalDocument"
+    return False
 
 
 def _from_watch(elem: Any) -> bool:

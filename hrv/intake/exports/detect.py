@@ -87,6 +87,10 @@ def _parse_json(doc: object, col: Collector, tz: dt.tzinfo) -> None:
     if items is not None:
         oura.parse_v2(items, col)
         return
+    daily = oura.daily_summaries_only(doc)
+    if daily:
+        col.result.vendor, col.result.format = oura.VENDOR, "oura_daily_summaries"
+        raise NotHrv(daily)
     if oura.is_account_export(doc):
         oura.parse_account_export(doc, col)  # type: ignore[arg-type]
         return

@@ -27,8 +27,15 @@ VENDOR = "Oura"
 NAP_TYPES = ("late_nap", "rest")
 
 
+DAILY_SUMMARIES = ("daily_sleep", "daily_readiness", "daily_activity", "daily_spo2")
+
+
 def v2_items(doc: Any) -> list[Any] | None:
-    """The ``data`` items of one page, of a list of pages, or of ``{"pages": [...]}``."""
+    """The ``data`` items of one page, of a list of pages, of ``{"pages": [...]}``, or of
+    the ``sleep`` endpoint in a dump of several endpoints (``{"sleep": {"data": ...},
+    "daily_readiness": ...}``)."""
+    if isinstance(doc, dict) and isinstance(doc.get("sleep"), dict | list):
+        doc = doc["sleep"]
     pages = doc.get("pages") if isinstance(doc, dict) and "pages" in doc else doc
     if isinstance(pages, dict):
         pages = [pages]
@@ -68,6 +75,31 @@ def parse_v2(items: list[Any], col: Collector) -> None:
         if night is not None:
             nights.append(night)
     keep_nights(nights, col, "average_hrv")
+
+
+def daily_summaries_only(doc: Any) -> str | None:
+    """An Oura dump of daily summaries (scores, activity) without the sleep periods that
+    carry HRV: what it holds, or None."""
+    if not isinstance(doc, dict):
+        return None
+    pages = [doc] if "data" in doc else [doc[k] for k in DAILY_SUMMARIES if k in doc]
+    items = [
+        i
+        for page in pages
+        if isinstance(page, dict) and isinstance(page.get("data"), list)
+        for i in page["data"]
+    ]
+    if not items or not all(isinstance(i, dict) and "day" in i for i in items):
+        return None
+    if not any("contributors" in i or "score" in i for i in items):
+        return None
+    if any("average_hrv" in i for i in items):
+        return None
+    held = [k for k in DAILY_SUMMARIES if k in doc] or ["daily summaries"]
+    return (
+        f"Oura {', '.join(held)}: scores, no HRV (the sleep periods, "
+        "/v2/usercollection/sleep, carry it)"
+    )
 
 
 def is_account_export(doc: Any) -> bool:

@@ -96,6 +96,9 @@ def rebuild_readings(
         if not result.ok:
             report.bad_files[rel] = [str(e) for e in result.errors[:10]]
             continue
+        for member in result.members:  # a zip's files without HRV, listed too
+            if member.not_hrv is not None and not member.readings:
+                report.not_hrv[f"{rel}: {member.file}"] = member.not_hrv
         if athlete in result.athletes:
             report.rows_read += result.rows_read
             report.skipped.update(result.skip_counts)

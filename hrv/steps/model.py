@@ -19,9 +19,9 @@ KEY = ("gold", "hrv_model")
 
 VS_PERSISTENCE = CheckDef(
     "model_mae_vs_persistence",
-    "The selected model's walk-forward MAE is lower than persistence ('tomorrow = today'). "
-    "WARN: when nothing beats persistence the journal adds no skill yet; the forecast still "
-    "ships, with the baselines' MAE beside it.",
+    "The forecasts' error out of sample (the whole procedure, selection included) is lower "
+    "than persistence's ('tomorrow = today'). WARN: when it is not, the forecast adds no "
+    "skill yet; it still ships, with the baselines' errors beside it.",
     severity="WARN",
 )
 
@@ -58,6 +58,9 @@ def _selection_state(selection: SelectionResult) -> SelectionResult:
         mae_ms=selection.mae_ms,
         n_backtest=selection.n_backtest,
         residuals=selection.residuals,
+        selection_reason=selection.selection_reason,
+        realised=selection.realised,
+        procedure_residuals=selection.procedure_residuals,
     )
 
 
@@ -81,6 +84,9 @@ def run(ctx: StepContext) -> StepOutput:
             "cold_start": selection.cold_start,
             "n_days": selection.n_days,
             "n_backtest_days": selection.n_backtest,
+            "selection_reason": selection.selection_reason,
+            "model_mae_ms (realised)": metrics["realised"].get("mae_ms"),
+            "interval_coverage (realised)": metrics["realised"].get("interval_coverage"),
             **{f"mae_ms/{k}": v for k, v in mae.items()},
             "training_metrics": outputs_dir(ctx.data_dir, ctx.athlete) / TRAINING_METRICS,
         },
@@ -91,11 +97,15 @@ def run(ctx: StepContext) -> StepOutput:
 STEP = Step(
     key=KEY,
     run=run,
-    description="""Next-morning rMSSD model, chosen by walk-forward backtest MAE.
+    description="""Next-morning HRV model: the 7-day mean unless a candidate has earned its place.
 
-Candidates: persistence, 7-day mean, ridge regression and gradient-boosted trees on
-journal + load features. Below 14 valid days: cold start, baseline only. Writes
-`training_metrics.json` (selected model, every candidate's MAE, the baselines' MAE).""",
+Candidates: persistence, the 7-day mean, ridge regression and gradient-boosted trees on
+journal + load features, scored on a walk-forward backtest. A candidate replaces the
+7-day mean only when it beat it on enough backtest days by a clear margin; the metadata
+says why the model was chosen. The model error shown (`model_mae_ms`) is what the whole
+procedure, selection included, achieved out of sample, with the realised coverage of its
+80% intervals. Below 14 valid days: cold start, the 7-day mean only. Writes
+`training_metrics.json`.""",
     deps=(features.KEY,),
     checks=(VS_PERSISTENCE,),
     kinds=frozenset({"scikitlearn"}),

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from hrv.analytics import quality
-from hrv.analytics.features import METRIC_LABELS, finite_or_none, metric_of
-from hrv.analytics.models import INTERVAL_LEVEL, predict_next
+from hrv.analytics.features import finite_or_none, metric_of
+from hrv.analytics.models import (
+    INTERVAL_LEVEL,
+    PERSISTENCE,
+    no_forecast_reason,
+    predict_next,
+)
 from hrv.steps import features, model
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
 from hrv.steps.outputs import MODEL_PREDICTIONS, read_features, selected_prediction, utcnow
@@ -33,33 +36,28 @@ def compute_predictions(data_dir: Path, athlete: str) -> dict[str, Any]:
     frame = read_features(data_dir, athlete)
     selection, fitted = model.load_model(data_dir, athlete)
     for_date, preds = predict_next(frame, selection, fitted)
-    last = frame[frame["baseline_7d_ln"].notna()].tail(1)
+    last = frame.tail(1)
     guess = finite_or_none(last["hrv_guess_ms"].iloc[0]) if len(last) else None
-    ordered = sorted(preds.values(), key=lambda p: p.model != selection.selected_model)
-    reason = None
-    if not preds:
-        n_valid = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
-        reason = (
-            f"no 7-day baseline yet: it needs 3 valid {METRIC_LABELS[metric_of(frame)]} "
-            "readings within 7 days "
-            f"(this athlete has {n_valid} valid readings in all)"
-        )
-        if len(frame):
-            for_date = pd.Timestamp(frame["date"].iloc[-1]) + pd.Timedelta(days=1)
-            guess = finite_or_none(frame["hrv_guess_ms"].iloc[-1])
+    # after a gap only the last reading forecasts until the 7-day mean is rebuilt
+    selected = selection.selected_model if selection.selected_model in preds else PERSISTENCE
+    ordered = sorted(preds.values(), key=lambda p: p.model != selected)
+    reason = None if preds else no_forecast_reason(frame) or "no forecast"
     return {
         "athlete": athlete,
         "metric": metric_of(frame),
         "generated_at": utcnow().isoformat(),
         "for_date": for_date.date().isoformat() if for_date is not None else None,
         "based_on_date": last["date"].iloc[0].date().isoformat() if len(last) else None,
-        "selected_model": selection.selected_model,
+        "selected_model": selected if preds else selection.selected_model,
+        "selection_reason": (
+            selection.selection_reason
+            if selected == selection.selected_model
+            else "the 7-day mean is rebuilding after a gap: the last reading carries the forecast"
+        ),
         "cold_start": selection.cold_start,
         "interval_level": INTERVAL_LEVEL,
         "user_guess_ms": guess,
-        "predictions": [
-            p.to_dict() | {"selected": p.model == selection.selected_model} for p in ordered
-        ],
+        "predictions": [p.to_dict() | {"selected": p.model == selected} for p in ordered],
         "no_forecast_reason": reason,
     }
 

@@ -80,9 +80,7 @@ def summarize(data_dir: Path, athlete: str) -> dict[str, Any]:
         "trend_pct_per_week_28d": trend,
         "selected_model": metrics.get("selected_model"),
         "cold_start": metrics.get("cold_start"),
-        "model_mae_ms": (
-            metrics.get("candidates", {}).get(metrics.get("selected_model"), {}) or {}
-        ).get("mae_ms"),
+        "model_mae_ms": metrics.get("model_mae_ms"),  # realised: selection included
         "baselines_mae_ms": {k: v.get("mae_ms") for k, v in metrics.get("baselines", {}).items()},
         "next_forecast": selected_prediction(preds),
         "next_forecast_date": preds.get("for_date"),

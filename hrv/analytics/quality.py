@@ -171,7 +171,8 @@ def model_beats_persistence(metrics: dict[str, Any]) -> CheckOutcome:
     sample (or we are in cold start)."""
     cand = {k: (v or {}).get("mae_ms") for k, v in metrics.get("candidates", {}).items()}
     selected = metrics.get("selected_model")
-    realised = metrics.get("model_mae_ms")
+    # like with like: the procedure and persistence over the same (whole) backtest
+    realised = (metrics.get("realised") or {}).get("mae_ms_all")
     sel_mae = realised if realised is not None else cand.get(selected)
     pers = cand.get(PERSISTENCE)
     meta = {
@@ -187,7 +188,8 @@ def model_beats_persistence(metrics: dict[str, Any]) -> CheckOutcome:
     if sel_mae >= pers:
         return CheckOutcome(
             False,
-            f"no model beats persistence ({pers:.2f} ms): learned models "
+            f"no model beats persistence ({pers:.2f} ms; the forecasts achieved "
+            f"{sel_mae:.2f} ms): candidates "
             + ", ".join(
                 f"{k} {v:.2f} ms" for k, v in cand.items() if v is not None and k != PERSISTENCE
             ),

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from hrv.analytics.backtest import replay
 from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
-from hrv.analytics.models import lowest_mae, select_model
+from hrv.analytics.models import select_model
+from hrv.analytics.selection import lowest_mae
 from hrv.demo import SQUAD, simulate
 from hrv.intake.exports import merge_readings, parse_source_file
 

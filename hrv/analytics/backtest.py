@@ -25,13 +25,13 @@ from hrv.analytics.features import (
     readings_frame,
 )
 from hrv.analytics.models import (
-    INTERVAL_LEVEL,
     PERSISTENCE,
     ROLLING_7D,
     fit_final,
     predict_next,
     select_model,
 )
+from hrv.analytics.selection import INTERVAL_LEVEL
 
 
 @dataclass

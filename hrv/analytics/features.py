@@ -211,3 +211,25 @@ def finite_or_none(value: Any, digits: int = 2) -> float | None:
     except (TypeError, ValueError):
         return None
     return round(number, digits) if math.isfinite(number) else None
+
+
+def no_forecast_reason(frame: pd.DataFrame) -> str | None:
+    """Why there is no forecast for the morning after the latest data, or None."""
+    if frame.empty:
+        return "no data yet"
+    last = frame.iloc[-1]
+    if math.isfinite(float(last["baseline_7d_ln"])):
+        return None
+    valid = frame[frame["rmssd_valid"].astype(bool)]
+    if len(valid) < BASELINE_MIN_VALID or frame["baseline_7d_ln"].isna().all():
+        return (
+            f"no 7-day baseline yet: it needs {BASELINE_MIN_VALID} valid readings within 7 "
+            f"days (this athlete has {len(valid)} valid readings in all)"
+        )
+    if math.isfinite(float(last["ln_rmssd_last"])):
+        return None  # a gap is closing: the last reading carries the forecast
+    newest = valid["date"].iloc[-1].date().isoformat()
+    return (
+        f"no reading in the 7 days up to {last['date'].date().isoformat()} (the latest on "
+        f"{newest}): nothing current to forecast from"
+    )

@@ -14,8 +14,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from hrv.analytics.features import RMSSD_MAX_MS, RMSSD_MIN_MS
-from hrv.analytics.models import INTERVAL_LEVEL, PERSISTENCE
 from hrv.analytics.recommend import RECOMMENDATIONS
+from hrv.analytics.selection import INTERVAL_LEVEL, PERSISTENCE
 from hrv.intake.freshness import NONE, Freshness, FreshnessSettings
 from hrv.intake.journal import JournalEntry
 

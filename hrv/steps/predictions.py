@@ -8,11 +8,11 @@ from typing import Any
 from hrv.analytics import quality
 from hrv.analytics.features import finite_or_none, metric_of
 from hrv.analytics.models import (
-    INTERVAL_LEVEL,
     PERSISTENCE,
     no_forecast_reason,
     predict_next,
 )
+from hrv.analytics.selection import INTERVAL_LEVEL
 from hrv.steps import features, model
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
 from hrv.steps.outputs import MODEL_PREDICTIONS, read_features, selected_prediction, utcnow

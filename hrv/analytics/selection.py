@@ -1,0 +1,107 @@
+"""How a model is chosen and how its numbers are kept honest.
+
+- ``choose``: the 7-day mean unless a candidate beat it on the same backtest days by a
+  margin their number supports (paired absolute errors, one-sided t >= ``SELECTION_T``,
+  at least ``MIN_SELECTION_DAYS`` days). ``lowest_mae`` is the stock rule, kept for the
+  benchmark.
+- ``conformal_offsets``: the 80% interval from the 10th and 90th percentiles of the most
+  recent ``CONFORMAL_WINDOW`` out-of-sample errors (ln space).
+- ``realised_summary``: what the procedure achieved out of sample (MAE, bias, the
+  coverage each day's interval would have had), over its last ``RECENT_DAYS`` days.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+PERSISTENCE = "persistence"
+ROLLING_7D = "rolling_7d"
+INTERVAL_LEVEL = 0.80
+MIN_RESIDUALS_FOR_QUANTILES = 20
+Z_80 = 1.2816
+DEFAULT_LN_SD = 0.12
+SELECTION_T = 2.0  # a candidate must beat the 7-day mean by ~2 standard errors
+MIN_SELECTION_DAYS = 10  # fewer paired backtest days: the 7-day mean stays
+CONFORMAL_WINDOW = 90  # the most recent out-of-sample errors the interval is built from
+RECENT_DAYS = 120  # the reported error: the procedure's over its most recent backtest days
+
+
+def conformal_offsets(residuals: list[float], fallback_sd: float) -> tuple[float, float]:
+    """(low, high) ln offsets from the most recent out-of-sample errors (split conformal:
+    their 10th and 90th percentiles for an 80% interval)."""
+    res = np.asarray(residuals[-CONFORMAL_WINDOW:], dtype=float)
+    res = res[np.isfinite(res)]
+    tail = (1 - INTERVAL_LEVEL) / 2
+    if len(res) >= MIN_RESIDUALS_FOR_QUANTILES:
+        lo, hi = np.quantile(res, [tail, 1 - tail])
+        return float(min(lo, -0.01)), float(max(hi, 0.01))
+    sd = float(np.std(res, ddof=1)) if len(res) >= 5 else fallback_sd
+    sd = sd if math.isfinite(sd) and sd > 0 else DEFAULT_LN_SD
+    return -Z_80 * sd, Z_80 * sd
+
+
+def choose(abs_errors: dict[str, np.ndarray], allowed: tuple[str, ...]) -> tuple[str, str]:
+    """(model, why) from paired absolute errors on the same backtest days: the 7-day mean
+    unless a candidate beats it by a margin the number of days supports."""
+    base = abs_errors.get(ROLLING_7D)
+    if base is None or not len(base):
+        return PERSISTENCE, "no 7-day mean yet: the last reading"
+    n = len(base)
+    if n < MIN_SELECTION_DAYS:
+        return ROLLING_7D, f"the 7-day mean: {n} backtest days are too few to prefer another"
+    winners: list[tuple[float, str, float]] = []
+    for name in allowed:
+        errs = abs_errors.get(name)
+        if name == ROLLING_7D or errs is None or len(errs) != n:
+            continue
+        gain = base - errs  # > 0 where the candidate was closer
+        sd = float(np.std(gain, ddof=1))
+        t = float(np.mean(gain)) / (sd / math.sqrt(n)) if sd > 0 else 0.0
+        if np.mean(gain) > 0 and t >= SELECTION_T:
+            winners.append((float(np.mean(errs)), name, t))
+    if not winners:
+        return ROLLING_7D, (
+            f"the 7-day mean: no candidate beat it by a margin {n} backtest days support "
+            f"(t >= {SELECTION_T:g})"
+        )
+    mae, name, t = min(winners)
+    return name, (
+        f"{name}: beat the 7-day mean on {n} backtest days ({mae:.2f} vs "
+        f"{float(np.mean(base)):.2f} ms, t = {t:.1f})"
+    )
+
+
+def lowest_mae(abs_errors: dict[str, np.ndarray], allowed: tuple[str, ...]) -> tuple[str, str]:
+    """The stock rule, kept for comparison (``make bench``): the lowest backtest MAE wins."""
+    scored = [(float(np.mean(abs_errors[c])), c) for c in allowed if len(abs_errors.get(c, []))]
+    return (min(scored)[1], "lowest backtest MAE") if scored else (ROLLING_7D, "no backtest")
+
+
+def realised_summary(pred_ln: np.ndarray, actual_ln: np.ndarray) -> dict[str, Any]:
+    """The procedure's MAE, bias and the coverage of the 80% conformal interval each day
+    would have had (built from the errors before it), all out of sample, over its most
+    recent ``RECENT_DAYS`` backtest days (what it achieves now; ``mae_ms_all``: all)."""
+    if not len(pred_ln):
+        return {"mae_ms": None, "bias_ms": None, "interval_coverage": None, "n_days": 0}
+    err_ms = np.exp(pred_ln) - np.exp(actual_ln)
+    res = actual_ln - pred_ln
+    hits = []
+    for i in range(MIN_RESIDUALS_FOR_QUANTILES, len(res)):
+        lo, hi = conformal_offsets(res[:i].tolist(), DEFAULT_LN_SD)
+        hits.append(lo <= res[i] <= hi)
+    recent = err_ms[-RECENT_DAYS:]
+    return {
+        "mae_ms": _r(float(np.mean(np.abs(recent)))),
+        "bias_ms": _r(float(np.mean(recent))),
+        "interval_coverage": round(float(np.mean(hits[-RECENT_DAYS:])), 3) if hits else None,
+        "n_days": len(recent),
+        "mae_ms_all": _r(float(np.mean(np.abs(err_ms)))),
+        "n_days_all": len(err_ms),
+    }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 3)

@@ -212,8 +212,8 @@ def test_registry_tampering_blocks_reconciliation(demo, instance):
 def test_warn_check_fails_inside_a_successful_run(demo, instance):
     csv = demo.sources / "alice" / "hrv.csv"
     lines = csv.read_text().splitlines()
-    day, _, rhr = lines[10].split(",")
-    lines[10] = f"{day},450,{rhr}"
+    day, _, rhr = lines[40].split(",")
+    lines[40] = f"{day},450,{rhr}"
     csv.write_text("\n".join(lines) + "\n")
     result = run(instance, demo, "alice")
     assert result.success

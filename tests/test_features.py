@@ -68,11 +68,20 @@ def test_normal_range_is_60_day_mean_plus_minus_half_sd_of_ln():
     assert f.loc[7, "normal_hi_ms"] == pytest.approx(math.exp(m + 0.5 * sd))
 
 
-def test_implausible_readings_are_excluded():
-    f = build_daily_features(journals([]), readings([50, 2, 55, 400, 60]))
-    assert list(f["rmssd_valid"]) == [True, False, True, False, True]
-    assert math.isnan(f.loc[1, "ln_rmssd"])
-    assert f.loc[4, "baseline_7d_ln"] == pytest.approx(np.mean(np.log([50, 55, 60])))
+def test_an_artefact_is_flagged_against_the_athletes_own_nights_and_real_extremes_kept():
+    """A 5 ms night in a 50 ms athlete is an artefact (it used to flip train_hard to rest
+    and drag the forecasts down for six days); a high-HRV athlete's 314 ms night is real."""
+    base = [50 + (i % 5) for i in range(30)]
+    f = build_daily_features(journals([]), readings([*base, 5, 52, 700, 1]))
+    assert list(f["rmssd_valid"])[-4:] == [False, True, False, False]
+    assert bool(f["artefact"].iloc[30]) and f["artefact_z"].iloc[30] < -4.5
+    assert f["baseline_7d_ms"].iloc[31] > 49  # the artefact does not drag the baseline
+    high = [260 + (i % 7) * 8 for i in range(30)]
+    g = build_daily_features(journals([]), readings([*high, 314]))
+    assert bool(g["rmssd_valid"].iloc[-1]) and not bool(g["artefact"].iloc[-1])
+    # too little history to judge: only the absolute bounds (2-600 ms) apply
+    h = build_daily_features(journals([]), readings([50, 2, 55, 400, 1]))
+    assert list(h["rmssd_valid"]) == [True, True, True, True, False]
 
 
 def test_sdnn_is_its_own_column_and_never_feeds_rmssd_features():

@@ -45,9 +45,9 @@ def test_rmssd_plausible_pass_and_fail():
         {"date": "2026-01-01", "metric": "sdnn", "value_ms": "900", "source_file": "y"},
     ]
     assert quality.rmssd_plausible(rows).passed  # SDNN is not judged by the rMSSD range
-    rows.append({"date": "2026-01-02", "metric": "rmssd", "value_ms": "400", "source_file": "x"})
+    rows.append({"date": "2026-01-02", "metric": "rmssd", "value_ms": "700", "source_file": "x"})
     out = quality.rmssd_plausible(rows)
-    assert not out.passed and "400" in out.verdict
+    assert not out.passed and "700" in out.verdict
 
 
 def _frame(n, rmssd_every=1, journal_every=1, baseline_last=True):
@@ -104,8 +104,8 @@ def _preds(mid=50.0, lo=45.0, hi=55.0):
     ("doc", "passed"),
     [
         (_preds(), True),
-        (_preds(mid=350, lo=300, hi=400), False),
-        (_preds(mid=3, lo=2, hi=4), False),
+        (_preds(mid=650, lo=600, hi=700), False),
+        (_preds(mid=1.5, lo=1, hi=4), False),
         (_preds(mid=50, lo=52, hi=55), False),
         (_preds(mid=math.nan), False),
         ({"for_date": None, "predictions": []}, False),

@@ -1,7 +1,9 @@
 """Daily features for one athlete: the HRV method of the product contract.
 
 One row per calendar day D, built only from data known on the evening of D:
-- ``ln_rmssd``: ln of the morning-of-D rMSSD (readings outside 5-300 ms are invalid).
+- ``ln_rmssd``: ln of the morning-of-D rMSSD. A reading far outside the athlete's own
+  recent nights (robust z > 4.5 in ln space and 2.5x off their median: ``artefact``) is
+  flagged and not used; the absolute 2-600 ms bounds are only a last guard.
 - ``baseline_7d_ln``: mean ln rMSSD over D-6..D, needing >= 3 valid days.
 - ``normal_mean_ln`` +/- 0.5 ``normal_sd_ln``: the 60-day normal range (>= 7 valid days).
 - ``cv_7d_pct``: 7-day coefficient of variation of rMSSD, in percent (>= 3 valid days).
@@ -26,8 +28,13 @@ import pandas as pd
 
 RMSSD, SDNN = "rmssd", "sdnn"
 METRIC_LABELS = {RMSSD: "rMSSD", SDNN: "SDNN"}
-RMSSD_MIN_MS = 5.0
-RMSSD_MAX_MS = 300.0
+RMSSD_MIN_MS = 2.0  # absolute bounds: only a last guard (a real athlete can sit at 314 ms)
+RMSSD_MAX_MS = 600.0
+ARTEFACT_Z = 4.5  # robust z (ln space) beyond which a reading is an artefact of that athlete
+ARTEFACT_WINDOW = 60  # the athlete's own recent nights it is judged against
+ARTEFACT_MIN_HISTORY = 10  # fewer earlier valid nights: only the absolute bounds
+ARTEFACT_MIN_MAD = 0.05  # ln units: a very steady athlete is not flagged for normal noise
+ARTEFACT_MIN_RATIO = 2.5  # and never closer than this factor to the athlete's median
 BASELINE_DAYS = 7
 BASELINE_MIN_VALID = 3
 NORMAL_DAYS = 60
@@ -158,7 +165,9 @@ def build_daily_features(journal: pd.DataFrame, readings: pd.DataFrame) -> pd.Da
     frame["has_journal"] = frame["date"].isin(journal["date"])
     frame["has_rmssd"] = frame["rmssd_ms"].notna()
 
-    valid = frame["rmssd_ms"].between(RMSSD_MIN_MS, RMSSD_MAX_MS)
+    in_bounds = frame["rmssd_ms"].between(RMSSD_MIN_MS, RMSSD_MAX_MS)
+    frame["artefact_z"], frame["artefact"] = artefacts(frame["rmssd_ms"].where(in_bounds))
+    valid = in_bounds & ~frame["artefact"]
     frame["rmssd_valid"] = valid
     frame["ln_rmssd"] = np.where(valid, np.log(frame["rmssd_ms"].where(valid)), np.nan)
     ln = frame["ln_rmssd"]
@@ -191,6 +200,32 @@ def build_daily_features(journal: pd.DataFrame, readings: pd.DataFrame) -> pd.Da
     frame["target_ln"] = ln.shift(-1)
     frame["target_rmssd_ms"] = frame["rmssd_ms"].where(valid).shift(-1)
     return frame
+
+
+def artefacts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(robust z, artefact?) of each reading against the athlete's own earlier nights in
+    ln space: the distance from the median of the last ``ARTEFACT_WINDOW`` valid nights
+    before it, in units of their MAD (x 1.4826); NaN while there are fewer than
+    ``ARTEFACT_MIN_HISTORY``. An artefact is beyond ``ARTEFACT_Z`` *and* more than
+    ``ARTEFACT_MIN_RATIO`` times off the median: real drops after illness or a night of
+    drinking (30-50%) stay. Only earlier nights count, and an artefact never joins them."""
+    ln = np.log(values.to_numpy(dtype=float))
+    z = np.full(len(ln), np.nan)
+    flag = np.zeros(len(ln), dtype=bool)
+    history: list[float] = []
+    for i, x in enumerate(ln):
+        if not math.isfinite(x):
+            continue
+        if len(history) >= ARTEFACT_MIN_HISTORY:
+            recent = np.asarray(history[-ARTEFACT_WINDOW:])
+            med = float(np.median(recent))
+            mad = max(float(np.median(np.abs(recent - med))) * 1.4826, ARTEFACT_MIN_MAD)
+            z[i] = (x - med) / mad
+            if abs(z[i]) > ARTEFACT_Z and abs(x - med) > math.log(ARTEFACT_MIN_RATIO):
+                flag[i] = True
+                continue
+        history.append(float(x))
+    return pd.Series(z, index=values.index), pd.Series(flag, index=values.index)
 
 
 def hand_ewma(values: list[float], span: int) -> list[float]:

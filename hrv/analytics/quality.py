@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from hrv.analytics.features import RMSSD_MAX_MS, RMSSD_MIN_MS
+from hrv.analytics.features import RMSSD_MAX_MS, RMSSD_MIN_MS, artefacts
 from hrv.analytics.recommend import RECOMMENDATIONS
 from hrv.analytics.selection import INTERVAL_LEVEL, PERSISTENCE
 from hrv.intake.freshness import NONE, Freshness, FreshnessSettings
@@ -103,28 +103,38 @@ def one_entry_per_day(versions: list[dict[str, Any]]) -> CheckOutcome:
 
 
 def rmssd_plausible(readings: list[dict[str, Any]]) -> CheckOutcome:
-    """HRV readings (rMSSD, and SDNN for an athlete with nothing else) lie in the
-    physiological 5-300 ms range."""
-    rmssd = [r for r in readings if r.get("metric") == "rmssd"]
-    sdnn_only = not rmssd
-    if sdnn_only:
-        rmssd = [r for r in readings if r.get("metric") == "sdnn"]
-    label = "SDNN" if sdnn_only and rmssd else "rMSSD"
+    """HRV readings (rMSSD, or SDNN for an athlete with nothing else) that will be used:
+    not an artefact of the athlete's own nights (robust, ln space: see
+    ``features.artefacts``) and within the absolute 2-600 ms guard."""
+    rows = [r for r in readings if r.get("metric") == "rmssd"]
+    label = "rMSSD"
+    if not rows:
+        rows, label = [r for r in readings if r.get("metric") == "sdnn"], "SDNN"
+    rows = sorted(rows, key=lambda r: str(r["date"]))
+    values = pd.Series([_float(r.get("value_ms")) for r in rows], dtype=float)
+    in_bounds = values.between(RMSSD_MIN_MS, RMSSD_MAX_MS)
+    z, flagged = artefacts(values.where(in_bounds))
     bad = []
-    for r in rmssd:
-        try:
-            value = float(r["value_ms"])
-        except (TypeError, ValueError):
-            value = math.nan
-        if not (RMSSD_MIN_MS <= value <= RMSSD_MAX_MS):
-            bad.append(f"{r['date']}: {r['value_ms']} ms ({r.get('source_file')})")
+    for i, r in enumerate(rows):
+        where = f"{r['date']}: {r['value_ms']} ms ({r.get('source_file')})"
+        if not in_bounds.iloc[i]:
+            bad.append(f"{where} outside {RMSSD_MIN_MS:g}-{RMSSD_MAX_MS:g} ms")
+        elif flagged.iloc[i]:
+            bad.append(f"{where} far off the athlete's own nights (robust z {z.iloc[i]:.1f})")
     verdict = (
-        f"all {len(rmssd)} {label} readings within {RMSSD_MIN_MS:g}-{RMSSD_MAX_MS:g} ms"
+        f"all {len(rows)} {label} readings plausible for this athlete"
         if not bad
-        else f"{len(bad)} of {len(rmssd)} {label} readings outside {RMSSD_MIN_MS:g}-"
-        f"{RMSSD_MAX_MS:g} ms (excluded from features), first: {bad[0]}"
+        else f"{len(bad)} of {len(rows)} {label} readings not used (excluded from features), "
+        f"first: {bad[0]}"
     )
-    return CheckOutcome(not bad, verdict, {"n_rmssd": len(rmssd), "implausible": bad[:20]})
+    return CheckOutcome(not bad, verdict, {"n_readings": len(rows), "implausible": bad[:20]})
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def feature_completeness(frame: pd.DataFrame) -> CheckOutcome:
@@ -205,7 +215,7 @@ def model_beats_persistence(metrics: dict[str, Any]) -> CheckOutcome:
 
 
 def prediction_in_range(doc: dict[str, Any]) -> CheckOutcome:
-    """Every prediction and interval bound is finite, within 5-300 ms and ordered."""
+    """Every prediction and interval bound is finite, within 2-600 ms and ordered."""
     problems = []
     preds = doc.get("predictions") or []
     if not preds and doc.get("no_forecast_reason"):
@@ -223,7 +233,9 @@ def prediction_in_range(doc: dict[str, Any]) -> CheckOutcome:
             continue
         lo, mid, hi = values
         if not (RMSSD_MIN_MS <= mid <= RMSSD_MAX_MS):
-            problems.append(f"{p['model']}: predicted {mid} ms outside 5-300 ms")
+            problems.append(
+                f"{p['model']}: predicted {mid} ms outside {RMSSD_MIN_MS:g}-{RMSSD_MAX_MS:g} ms"
+            )
         if not (lo <= mid <= hi):
             problems.append(f"{p['model']}: interval [{lo}, {hi}] does not contain {mid}")
     if not any(p.get("selected") for p in preds):

@@ -55,6 +55,12 @@ def run(ctx: StepContext) -> StepOutput:
             "n_journal_days": int(frame["has_journal"].sum()) if len(frame) else 0,
             "last_date": str(last["date"].date()) if last is not None else None,
             "baseline_7d_ms": latest("baseline_7d_ms"),
+            "artefacts": [
+                f"{r.date.date()}: {r.rmssd_ms:g} ms (robust z {r.artefact_z:.1f})"
+                for r in frame[frame["artefact"].astype(bool)].tail(20).itertuples()
+            ]
+            if len(frame)
+            else [],
             "cv_7d_pct": latest("cv_7d_pct"),
             "acwr": latest("acwr"),
             "path": AthleteStore(ctx.data_dir, ctx.athlete).features_path,

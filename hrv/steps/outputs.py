@@ -36,7 +36,7 @@ def read_features(data_dir: Path, athlete: str) -> pd.DataFrame:
             f"{path} is missing: materialize silver/daily_features for athlete '{athlete}' first"
         )
     frame = pd.read_csv(path, parse_dates=["date"])
-    for col in ("has_journal", "has_rmssd", "rmssd_valid"):
+    for col in ("has_journal", "has_rmssd", "rmssd_valid", "artefact"):
         if col in frame:
             frame[col] = frame[col].astype(str).str.lower().eq("true")
     return frame

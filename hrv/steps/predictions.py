@@ -23,7 +23,7 @@ KEY = ("gold", "model_predictions")
 
 IN_RANGE = CheckDef(
     "prediction_in_physiological_range",
-    "Every prediction and interval bound is a finite number within 5-300 ms, with lower <= "
+    "Every prediction and interval bound is a finite number within 2-600 ms, with lower <= "
     "predicted <= upper. ERROR, blocking: an impossible forecast is not written, registered "
     "or recommended on; the previous files stay in place.",
     severity="ERROR",

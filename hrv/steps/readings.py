@@ -44,10 +44,11 @@ FRESHNESS = CheckDef(
     evaluate=evaluate_freshness,
 )
 PLAUSIBLE = CheckDef(
-    "rmssd_plausible_5_300_ms",
-    "Every rMSSD reading lies in the physiological range 5-300 ms. WARN: an implausible "
-    "reading (sensor artifact, unit mix-up) is excluded from features and listed in the "
-    "metadata; the rest of the pipeline goes on.",
+    "rmssd_plausible",
+    "Every HRV reading is plausible for this athlete: not far off their own recent nights "
+    "(a 5 ms night in a 50 ms athlete is a sensor artefact; a real 30-50% drop after illness "
+    "or drinking is not) and within 2-600 ms. WARN: an implausible reading is excluded from "
+    "features and listed in the metadata; the rest of the pipeline goes on.",
     severity="WARN",
 )
 

@@ -73,6 +73,17 @@ def summarize(data_dir: Path, athlete: str) -> dict[str, Any]:
         if latest_valid is not None
         else None,
         "baseline_7d_ms": baseline,
+        "artefacts_60d": [  # readings flagged as artefacts of this athlete, not used
+            {
+                "date": r.date.date().isoformat(),
+                "value_ms": r.rmssd_ms,
+                "robust_z": round(r.artefact_z, 1),
+            }
+            for r in frame[frame["artefact"].astype(bool)].tail(60).itertuples()
+            if (frame["date"].iloc[-1] - r.date).days < 60
+        ]
+        if "artefact" in frame
+        else [],
         "normal_range_ms": [lo, hi] if lo is not None and hi is not None else None,
         "baseline_status": _status(baseline, lo, hi),
         "cv_7d_pct": finite_or_none(last["cv_7d_pct"]) if last is not None else None,

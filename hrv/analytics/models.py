@@ -30,6 +30,7 @@ from hrv.analytics.features import MODEL_FEATURES, no_forecast_reason
 from hrv.analytics.selection import (
     DEFAULT_LN_SD,
     PERSISTENCE,
+    RECENT_DAYS,
     ROLLING_7D,
     _r,
     choose,
@@ -278,7 +279,12 @@ def select_model(
         residuals=residuals,
         backtest=backtest,
         selection_reason=why,
-        realised=realised_summary(realised_pred, actual),
+        realised=realised_summary(realised_pred, actual)
+        | {  # the baselines over the same recent days, to compare like with like
+            "baselines_mae_ms": {
+                b: _r(_mae_ms(preds[b][-RECENT_DAYS:], actual[-RECENT_DAYS:])) for b in BASELINES
+            }
+        },
         procedure_residuals=proc_res.tolist(),
     )
 

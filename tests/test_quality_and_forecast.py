@@ -162,12 +162,24 @@ BASE = dict(
         (60, {"acwr": 1.7, "cv_7d_pct": 20.0}, "train_easy"),
         (60, {"baseline_ms": 50.0}, "train_moderate"),
         (60, {"normal_sd_ln": None}, "train_moderate"),
+        # the journal's words cap the day: never "train hard" beside "5 drinks lower HRV"
+        (60, {"alcohol_units": 5.0}, "train_moderate"),
+        (60, {"sleep_hours": 5.0, "cold_start": True}, "train_moderate"),
     ],
 )
 def test_recommendations(pred, changes, expected):
     level, reasons = recommend(predicted_ms=pred, **(BASE | changes))
     assert level == expected
     assert reasons
+
+
+def test_the_numbers_shown_say_what_the_words_say():
+    """A 46.6 ms forecast against a 46.7-53 ms range is below it: not "47 vs 47-53"."""
+    mean, sd = (math.log(46.7) + math.log(53.0)) / 2, math.log(53.0) - math.log(46.7)
+    _, reasons = recommend(
+        predicted_ms=46.6, **(BASE | {"normal_mean_ln": mean, "normal_sd_ln": sd})
+    )
+    assert reasons[0] == "forecast below normal range (46.6 ms vs normal range 46.7-53.0 ms)"
 
 
 def test_reasons_cite_numbers():

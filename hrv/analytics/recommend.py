@@ -23,6 +23,20 @@ def _step_down(level: str, steps: int = 1) -> str:
     return RECOMMENDATIONS[max(0, RECOMMENDATIONS.index(level) - steps)]
 
 
+def _at_most(level: str, cap: str) -> str:
+    return RECOMMENDATIONS[min(RECOMMENDATIONS.index(level), RECOMMENDATIONS.index(cap))]
+
+
+def _where(predicted: float, lo: float, hi: float) -> str:
+    """The forecast against the normal range, with enough digits that the numbers shown
+    say what the words say (never "below normal range (47 ms vs 47-53 ms)")."""
+    for digits in (0, 1, 2):
+        p, a, b = (round(x, digits) for x in (predicted, lo, hi))
+        if (p < a) == (predicted < lo) and (p > b) == (predicted > hi) and a < b:
+            break
+    return f"{predicted:.{digits}f} ms vs normal range {lo:.{digits}f}-{hi:.{digits}f} ms"
+
+
 def _ok(x: Any) -> bool:
     return x is not None and isinstance(x, int | float) and math.isfinite(x)
 
@@ -52,7 +66,7 @@ def recommend(
         z = (math.log(predicted_ms) - float(normal_mean_ln)) / float(normal_sd_ln)  # type: ignore[arg-type]
         lo = math.exp(float(normal_mean_ln) - 0.5 * float(normal_sd_ln))  # type: ignore[arg-type]
         hi = math.exp(float(normal_mean_ln) + 0.5 * float(normal_sd_ln))  # type: ignore[arg-type]
-        where = f"{predicted_ms:.0f} ms vs normal range {lo:.0f}-{hi:.0f} ms"
+        where = _where(predicted_ms, lo, hi)
         if z < FAR_BELOW_Z:
             level = "rest"
             reasons.append(f"forecast far below normal range ({where})")
@@ -73,9 +87,12 @@ def recommend(
     if _ok(acwr) and acwr > ACWR_SPIKE:  # type: ignore[operator]
         level = _step_down(level)
         reasons.append(f"acute:chronic load {acwr:.2f} > {ACWR_SPIKE}: load spike")
+    # what the journal says caps the day, so that no reason contradicts the advice
     if _ok(alcohol_units) and alcohol_units >= HEAVY_DRINKING_UNITS:  # type: ignore[operator]
+        level = _at_most(level, "train_moderate")
         reasons.append(f"{alcohol_units:g} drinks last evening lower tomorrow's HRV")
     if _ok(sleep_hours) and sleep_hours < SHORT_SLEEP_HOURS:  # type: ignore[operator]
+        level = _at_most(level, "train_moderate")
         reasons.append(f"short sleep ({sleep_hours:g} h)")
     if cold_start:
         reasons.append("cold start: fewer than 14 days of data, forecast is the 7-day baseline")

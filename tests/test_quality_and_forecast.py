@@ -182,6 +182,15 @@ def test_the_numbers_shown_say_what_the_words_say():
     assert reasons[0] == "forecast below normal range (46.6 ms vs normal range 46.7-53.0 ms)"
 
 
+def test_advice_is_one_plain_sentence_with_its_reason():
+    from hrv.analytics.recommend import advice
+
+    level, reasons = recommend(predicted_ms=60, **(BASE | {"alcohol_units": 5.0}))
+    text = advice(level, reasons)
+    assert text.startswith("Train at a moderate effort today: forecast within normal range (")
+    assert text.endswith(".") and text.count(".") <= 3
+
+
 def test_reasons_cite_numbers():
     _, reasons = recommend(
         predicted_ms=50, **(BASE | {"alcohol_units": 5.0, "sleep_hours": 5.0, "cold_start": True})

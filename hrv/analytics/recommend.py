@@ -23,6 +23,20 @@ def _step_down(level: str, steps: int = 1) -> str:
     return RECOMMENDATIONS[max(0, RECOMMENDATIONS.index(level) - steps)]
 
 
+ADVICE = {
+    "train_hard": "Go ahead and train hard today",
+    "train_moderate": "Train at a moderate effort today",
+    "train_easy": "Keep it easy today",
+    "rest": "Rest or recover today",
+}
+
+
+def advice(level: str, reasons: list[str]) -> str:
+    """One plain sentence for the morning: the recommendation and its first reason."""
+    why = reasons[0] if reasons else ""
+    return f"{ADVICE.get(level, level)}: {why}." if why else f"{ADVICE.get(level, level)}."
+
+
 def _at_most(level: str, cap: str) -> str:
     return RECOMMENDATIONS[min(RECOMMENDATIONS.index(level), RECOMMENDATIONS.index(cap))]
 

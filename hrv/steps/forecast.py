@@ -10,7 +10,7 @@ import pandas as pd
 
 from hrv.analytics import quality
 from hrv.analytics.features import RMSSD, finite_or_none, metric_of
-from hrv.analytics.recommend import recommend
+from hrv.analytics.recommend import advice, recommend
 from hrv.steps import features, predictions
 from hrv.steps.graph import CheckDef, Markdown, Step, StepContext, StepOutput
 from hrv.steps.outputs import (
@@ -71,7 +71,9 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
         "baseline_rmssd_ms": baseline if metric == RMSSD else None,
         "normal_range_ms": [lo, hi] if lo is not None and hi is not None else None,
         "recommendation": level,
+        "advice": advice(level, reasons),
         "reasons": reasons,
+        "baseline_building": _baseline_building(frame),
         "user_guess_ms": preds.get("user_guess_ms"),
         "model": chosen["model"],
         "cold_start": bool(preds.get("cold_start")),
@@ -80,6 +82,14 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
     }
     write_json_atomic(outputs_dir(data_dir, athlete) / AGENT_FORECAST, doc)
     return doc
+
+
+BASELINE_BUILT_DAYS = 30  # valid nights in the 60-day window before the range is trusted
+
+
+def _baseline_building(frame: pd.DataFrame) -> bool:
+    """True until the normal range rests on 30 valid nights of the last 60 days."""
+    return int(frame["rmssd_valid"].astype(bool).tail(60).sum()) < BASELINE_BUILT_DAYS
 
 
 def _no_forecast(
@@ -105,7 +115,9 @@ def _no_forecast(
         "baseline_rmssd_ms": None,
         "normal_range_ms": None,
         "recommendation": "rest" if ill else "train_moderate",
+        "advice": advice("rest" if ill else "train_moderate", reasons),
         "reasons": reasons,
+        "baseline_building": True,
         "user_guess_ms": preds.get("user_guess_ms"),
         "model": None,
         "cold_start": True,

@@ -79,6 +79,12 @@ def test_an_artefact_is_flagged_against_the_athletes_own_nights_and_real_extreme
     high = [260 + (i % 7) * 8 for i in range(30)]
     g = build_daily_features(journals([]), readings([*high, 314]))
     assert bool(g["rmssd_valid"].iloc[-1]) and not bool(g["artefact"].iloc[-1])
+    # a lasting change of level (real: TheOneRichy's nights went from ~13 to ~50 ms in
+    # April 2024) is kept from its second night: only a lone night is an artefact
+    shift = build_daily_features(
+        journals([]), readings([*[13 + i % 3 for i in range(30)], 50, 48, 52, 55])
+    )
+    assert list(shift["artefact"])[-4:] == [True, False, False, False]
     # too little history to judge: only the absolute bounds (2-600 ms) apply
     h = build_daily_features(journals([]), readings([50, 2, 55, 400, 1]))
     assert list(h["rmssd_valid"]) == [True, True, True, True, False]

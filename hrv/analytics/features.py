@@ -2,8 +2,8 @@
 
 One row per calendar day D, built only from data known on the evening of D:
 - ``ln_rmssd``: ln of the morning-of-D rMSSD. A reading far outside the athlete's own
-  recent nights (robust z > 4.5 in ln space and 2.5x off their median: ``artefact``) is
-  flagged and not used; the absolute 2-600 ms bounds are only a last guard.
+  recent nights (robust z > 4.5 in ln space, 3x off their median, a lone night:
+  ``artefact``) is flagged and not used; the absolute 2-600 ms bounds are a last guard.
 - ``baseline_7d_ln``: mean ln rMSSD over D-6..D, needing >= 3 valid days.
 - ``normal_mean_ln`` +/- 0.5 ``normal_sd_ln``: the 60-day normal range (>= 7 valid days).
 - ``cv_7d_pct``: 7-day coefficient of variation of rMSSD, in percent (>= 3 valid days).
@@ -34,7 +34,7 @@ ARTEFACT_Z = 4.5  # robust z (ln space) beyond which a reading is an artefact of
 ARTEFACT_WINDOW = 60  # the athlete's own recent nights it is judged against
 ARTEFACT_MIN_HISTORY = 10  # fewer earlier valid nights: only the absolute bounds
 ARTEFACT_MIN_MAD = 0.05  # ln units: a very steady athlete is not flagged for normal noise
-ARTEFACT_MIN_RATIO = 2.5  # and never closer than this factor to the athlete's median
+ARTEFACT_MIN_RATIO = 3.0  # and never closer than this factor to the athlete's median
 BASELINE_DAYS = 7
 BASELINE_MIN_VALID = 3
 NORMAL_DAYS = 60
@@ -207,24 +207,33 @@ def artefacts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ln space: the distance from the median of the last ``ARTEFACT_WINDOW`` valid nights
     before it, in units of their MAD (x 1.4826); NaN while there are fewer than
     ``ARTEFACT_MIN_HISTORY``. An artefact is beyond ``ARTEFACT_Z`` *and* more than
-    ``ARTEFACT_MIN_RATIO`` times off the median: real drops after illness or a night of
-    drinking (30-50%) stay. Only earlier nights count, and an artefact never joins them."""
+    ``ARTEFACT_MIN_RATIO`` times off the median, and alone: real drops after illness or a
+    night of drinking (30-50%) stay, and so does a lasting change of level (from its second
+    night). Only earlier nights count, and an artefact never joins them."""
     ln = np.log(values.to_numpy(dtype=float))
     z = np.full(len(ln), np.nan)
     flag = np.zeros(len(ln), dtype=bool)
     history: list[float] = []
+    previous_side = 0  # the previous night's side when it was that far off (-1, +1), else 0
     for i, x in enumerate(ln):
         if not math.isfinite(x):
+            previous_side = 0
             continue
+        side = 0
         if len(history) >= ARTEFACT_MIN_HISTORY:
             recent = np.asarray(history[-ARTEFACT_WINDOW:])
             med = float(np.median(recent))
             mad = max(float(np.median(np.abs(recent - med))) * 1.4826, ARTEFACT_MIN_MAD)
             z[i] = (x - med) / mad
             if abs(z[i]) > ARTEFACT_Z and abs(x - med) > math.log(ARTEFACT_MIN_RATIO):
-                flag[i] = True
-                continue
-        history.append(float(x))
+                side = 1 if x > med else -1
+        # a lone night that far off is an artefact; a second one in a row on the same
+        # side is a real change of level (a new device, a new life) and is kept
+        if side and side != previous_side:
+            flag[i] = True
+        else:
+            history.append(float(x))
+        previous_side = side
     return pd.Series(z, index=values.index), pd.Series(flag, index=values.index)
 
 

@@ -9,7 +9,7 @@ export HRV_INBOX_DIR ?= inbox
 export HRV_SOURCES_DIR ?= sources
 export HRV_DATA_DIR ?= data
 
-.PHONY: install run watch demo test test-fast bench lint format lock clean
+.PHONY: install run watch demo test test-fast bench bench-forecast lint format lock clean
 
 install: $(STAMP)  ## create .venv and install the locked dependencies
 
@@ -51,6 +51,9 @@ test-fast: install  ## the fast unit tests (about 20 s)
 
 bench: install  ## ours vs the stock design on the real daemon: table + benchmarks/results.json
 	$(BIN)/python -m benchmarks.run
+
+bench-forecast: install  ## forecast quality on real nightly series, replayed (about 10 min)
+	$(BIN)/python -m benchmarks.forecast_quality --last 120
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ from hrv.analytics.models import (
     predict_next,
     select_model,
 )
+from hrv.analytics.selection import DEFAULT
 
 
 def make_frame(n, *, effect=0.0, walk=False, seed=0):
@@ -52,7 +53,7 @@ def make_frame(n, *, effect=0.0, walk=False, seed=0):
 def test_cold_start_below_14_days_uses_baseline_and_says_so():
     frame = make_frame(COLD_START_DAYS - 3)
     sel = select_model(frame)
-    assert sel.cold_start and sel.selected_model == ROLLING_7D
+    assert sel.cold_start and sel.selected_model == DEFAULT  # the 7-day mean + journal
     metrics = sel.training_metrics("ann")
     n_valid = int(frame["rmssd_valid"].sum())  # the reason states the true count
     assert (
@@ -125,14 +126,39 @@ def test_the_reported_error_is_the_procedures_not_the_best_candidates():
     best = min(v["mae_ms"] for v in metrics["candidates"].values())
     assert metrics["model_mae_ms"] == sel.realised["mae_ms"]  # the recent 120 days
     assert sel.realised["mae_ms_all"] >= best  # never better than the best in hindsight
-    assert "beat the 7-day mean on 284 backtest days" in metrics["selection_reason"]
+    assert (
+        "beat the 7-day mean moved by the journal on 284 backtest days"
+        in metrics["selection_reason"]
+    )
 
 
 def test_without_a_clear_margin_the_7_day_mean_stays():
-    """No journal effect at all: nothing can beat the 7-day mean by a supported margin."""
+    """Without drinking in the journal nothing beats the 7-day mean by a supported margin."""
+    frame = make_frame(200, effect=0.0, seed=3)
+    frame["alcohol_units"] = 0.0
+    sel = select_model(frame)
+    assert sel.selected_model == DEFAULT
+    assert sel.selection_reason.startswith(
+        "the 7-day mean moved by the journal: no candidate beat it"
+    )
+
+
+def test_the_athletes_own_data_overrules_the_published_effects():
+    """Drinks that do not lower this athlete's HRV: the plain 7-day mean earns its place."""
     sel = select_model(make_frame(200, effect=0.0, seed=3))
     assert sel.selected_model == ROLLING_7D
-    assert sel.selection_reason.startswith("the 7-day mean: no candidate beat it")
+    assert sel.selection_reason.startswith("rolling_7d: beat the 7-day mean moved by the journal")
+
+
+def test_in_cold_start_the_journal_moves_the_forecast():
+    frame = make_frame(COLD_START_DAYS - 3)
+    frame.loc[frame.index[-1], "alcohol_units"] = 6.0
+    sel = select_model(frame)
+    _, preds = predict_next(frame, sel, fit_final(frame, sel))
+    assert sel.cold_start and sel.selected_model == DEFAULT
+    assert preds[DEFAULT].predicted_ms == pytest.approx(
+        preds[ROLLING_7D].predicted_ms * math.exp(-0.2)
+    )
 
 
 def test_empty_frame():

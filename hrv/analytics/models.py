@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from hrv.analytics.features import MODEL_FEATURES, no_forecast_reason
+from hrv.analytics.priors import prior_effect_ln
 from hrv.analytics.selection import (
+    DEFAULT,
     DEFAULT_LN_SD,
     PERSISTENCE,
     RECENT_DAYS,
@@ -43,7 +45,7 @@ TREES = "tree_ensemble"
 SHRUNK = "ridge_shrunk"  # halfway between the 7-day mean and ridge: no extra fit
 BASELINES = (PERSISTENCE, ROLLING_7D)
 LEARNED = (RIDGE, TREES)
-CANDIDATES = (*BASELINES, *LEARNED, SHRUNK)
+CANDIDATES = (*BASELINES, DEFAULT, *LEARNED, SHRUNK)
 COLD_START_DAYS = 14
 MIN_TRAIN_ROWS = 14
 MAX_FOLDS = 8
@@ -163,6 +165,8 @@ def baseline_ln(rows: pd.DataFrame, name: str) -> np.ndarray:
         return rows["ln_rmssd_last"].fillna(rows["baseline_7d_ln"]).to_numpy(dtype=float)
     if name == ROLLING_7D:
         return rows["baseline_7d_ln"].to_numpy(dtype=float)
+    if name == DEFAULT:  # the 7-day mean moved by what the journal says (priors.py)
+        return rows["baseline_7d_ln"].to_numpy(dtype=float) + prior_effect_ln(rows)
     raise ValueError(name)
 
 
@@ -222,13 +226,13 @@ def select_model(
     if n == 0:
         why = "no day with a 7-day mean and a next morning yet"
         return SelectionResult(
-            n_days, 0, True, ROLLING_7D if n_days else PERSISTENCE, mae, 0, selection_reason=why
+            n_days, 0, True, DEFAULT if n_days else PERSISTENCE, mae, 0, selection_reason=why
         )
 
     start = min(MIN_TRAIN_ROWS, n) if learned_ok else 0
     eval_rows = rows.iloc[start:]
     actual = eval_rows["target_ln"].to_numpy(dtype=float)
-    preds: dict[str, np.ndarray] = {b: baseline_ln(eval_rows, b) for b in BASELINES}
+    preds = {b: baseline_ln(eval_rows, b) for b in (*BASELINES, DEFAULT)}
     idx = np.arange(start, n)
     blocks = np.array_split(idx, min(max_folds, len(idx))) if len(idx) else []
     if learned_ok:
@@ -248,21 +252,24 @@ def select_model(
         mae[name] = _mae_ms(pred, actual)
         residuals[name] = (actual - pred).tolist()
         abs_err[name] = np.abs(np.exp(pred) - np.exp(actual))
-    allowed = CANDIDATES if learned_ok else BASELINES
+    allowed = CANDIDATES if learned_ok else (*BASELINES, DEFAULT)
 
     # the procedure replayed: each fold forecast by the model chosen on earlier folds only
     realised_pred = np.empty(len(idx))
     pos = 0
     for block in blocks:
         seen = {k: v[:pos] for k, v in abs_err.items()}
-        model = rule(seen, allowed)[0] if pos and not cold else ROLLING_7D
+        model = rule(seen, allowed)[0] if pos and not cold else DEFAULT
         model = model if model in preds else PERSISTENCE
         realised_pred[pos : pos + len(block)] = preds[model][pos : pos + len(block)]
         pos += len(block)
     proc_res = actual - realised_pred
     if cold:
-        selected = ROLLING_7D
-        why = f"cold start: {n_days} valid days, fewer than {COLD_START_DAYS}: the 7-day mean"
+        selected = DEFAULT
+        why = (
+            f"cold start: {n_days} valid days, fewer than {COLD_START_DAYS}: the 7-day mean, "
+            "moved by what the journal says (published effect sizes)"
+        )
     else:
         selected, why = rule(abs_err, allowed)
     backtest = pd.DataFrame({"date": eval_rows["date"].to_numpy(), "actual_ln": actual})
@@ -322,7 +329,7 @@ def predict_next(
         return for_date, {}
     fallback_sd = float(row["normal_sd_ln"].iloc[0]) if "normal_sd_ln" in row else DEFAULT_LN_SD
     fallback_sd = fallback_sd if math.isfinite(fallback_sd) else DEFAULT_LN_SD
-    centre: dict[str, float] = {b: float(baseline_ln(row, b)[0]) for b in BASELINES}
+    centre = {b: float(baseline_ln(row, b)[0]) for b in (*BASELINES, DEFAULT)}
     if math.isfinite(float(row["baseline_7d_ln"].iloc[0])):
         for name, est in fitted.items():
             centre[name] = float(row["baseline_7d_ln"].iloc[0] + _predict(est, row)[0])

@@ -19,6 +19,7 @@ import numpy as np
 
 PERSISTENCE = "persistence"
 ROLLING_7D = "rolling_7d"
+DEFAULT = "rolling_7d_journal"  # the 7-day mean moved by the journal's published effects
 INTERVAL_LEVEL = 0.80
 MIN_RESIDUALS_FOR_QUANTILES = 20
 Z_80 = 1.2816
@@ -46,16 +47,18 @@ def conformal_offsets(residuals: list[float], fallback_sd: float) -> tuple[float
 def choose(abs_errors: dict[str, np.ndarray], allowed: tuple[str, ...]) -> tuple[str, str]:
     """(model, why) from paired absolute errors on the same backtest days: the 7-day mean
     unless a candidate beats it by a margin the number of days supports."""
-    base = abs_errors.get(ROLLING_7D)
+    default = DEFAULT if len(abs_errors.get(DEFAULT, [])) else ROLLING_7D
+    label = "the 7-day mean moved by the journal" if default == DEFAULT else "the 7-day mean"
+    base = abs_errors.get(default)
     if base is None or not len(base):
         return PERSISTENCE, "no 7-day mean yet: the last reading"
     n = len(base)
     if n < MIN_SELECTION_DAYS:
-        return ROLLING_7D, f"the 7-day mean: {n} backtest days are too few to prefer another"
+        return default, f"{label}: {n} backtest days are too few to prefer another"
     winners: list[tuple[float, str, float]] = []
     for name in allowed:
         errs = abs_errors.get(name)
-        if name == ROLLING_7D or errs is None or len(errs) != n:
+        if name == default or errs is None or len(errs) != n:
             continue
         gain = base - errs  # > 0 where the candidate was closer
         sd = float(np.std(gain, ddof=1))
@@ -63,13 +66,13 @@ def choose(abs_errors: dict[str, np.ndarray], allowed: tuple[str, ...]) -> tuple
         if np.mean(gain) > 0 and t >= SELECTION_T:
             winners.append((float(np.mean(errs)), name, t))
     if not winners:
-        return ROLLING_7D, (
-            f"the 7-day mean: no candidate beat it by a margin {n} backtest days support "
+        return default, (
+            f"{label}: no candidate beat it by a margin {n} backtest days support "
             f"(t >= {SELECTION_T:g})"
         )
     mae, name, t = min(winners)
     return name, (
-        f"{name}: beat the 7-day mean on {n} backtest days ({mae:.2f} vs "
+        f"{name}: beat {label} on {n} backtest days ({mae:.2f} vs "
         f"{float(np.mean(base)):.2f} ms, t = {t:.1f})"
     )
 

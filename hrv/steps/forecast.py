@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import resource
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import pandas as pd
 
 from hrv.analytics import quality
 from hrv.analytics.features import RMSSD, finite_or_none, metric_of
+from hrv.analytics.priors import prior_effect_ln
 from hrv.analytics.recommend import advice, recommend
+from hrv.analytics.selection import DEFAULT
 from hrv.steps import features, predictions
 from hrv.steps.graph import CheckDef, Markdown, Step, StepContext, StepOutput
 from hrv.steps.outputs import (
@@ -59,6 +62,14 @@ def agent_forecast(data_dir: Path, athlete: str) -> dict[str, Any]:
     metric = metric_of(frame)
     predicted = chosen["predicted_rmssd_ms"]  # in the athlete's metric
     baseline = finite_or_none(row["baseline_7d_ms"])
+    effect = float(prior_effect_ln(frame.tail(1))[0]) if len(frame) else 0.0
+    if chosen["model"] == DEFAULT and effect < 0:
+        reasons.insert(
+            1 if reasons else 0,
+            f"the journal lowers tomorrow's forecast by {100 * (1 - math.exp(effect)):.0f}% "
+            "(published effects of alcohol, illness and short sleep, until your own data "
+            "can be fitted)",
+        )
     doc = {
         "athlete": athlete,
         "for_date": preds["for_date"],

@@ -27,6 +27,7 @@ CONTRACT_KEYS = {
     "skipped",
     "errors",
 }
+# two nights and a 31-minute nap that wakes on the same day as the night before it
 WHOOP = (
     "Cycle start time,Cycle end time,Cycle timezone,Recovery score %,Resting heart rate (bpm),"
     "Heart rate variability (ms),Sleep onset,Wake onset,Asleep duration (min)\n"

@@ -15,12 +15,11 @@ from typing import Any
 from hrv.intake.exports import SOURCE_SUFFIXES, SourceParseResult, merge_readings, parse_source_file
 from hrv.intake.inbox import PROCESSED, REJECTED
 from hrv.intake.journal import (
-    ATHLETE_RE,
     JOURNAL_SUFFIXES,
-    RESERVED_ATHLETES,
     is_ignored_name,
     parse_journal_file,
 )
+from hrv.intake.verdicts import export_folder_athlete, inside
 
 
 @dataclass
@@ -32,22 +31,6 @@ class History:
 
     def entries(self) -> list[dict[str, Any]]:
         return [self.journal[d][1] for d in sorted(self.journal)]
-
-
-def _inside(path: Path, root: Path | None) -> str | None:
-    if root is None:
-        return None
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return None
-
-
-def _folder_athlete(rel: str) -> str | None:
-    parts = rel.split("/")
-    if len(parts) >= 2 and ATHLETE_RE.match(parts[0]) and parts[0] not in RESERVED_ATHLETES:
-        return parts[0]
-    return None
 
 
 def _files(target: Path) -> list[Path]:
@@ -75,15 +58,15 @@ def load_histories(
     for target in paths:
         for path in _files(target):
             mtime = path.stat().st_mtime_ns
-            rel = _inside(path, inbox)
+            rel = inside(path, inbox)
             if rel is not None:
                 rel = rel.removeprefix(f"{PROCESSED}/")
-                _journal(histories, path, _folder_athlete(rel), default_athlete, mtime)
+                _journal(histories, path, export_folder_athlete(rel)[0], default_athlete, mtime)
                 continue
-            rel = _inside(path, sources)
+            rel = inside(path, sources)
             if rel is None:
-                rel = _inside(path, target) if target.is_dir() else path.name
-            folder = _folder_athlete(rel or path.name)
+                rel = inside(path, target) if target.is_dir() else path.name
+            folder = export_folder_athlete(rel or path.name)[0]
             suffix = path.suffix.lower()
             if suffix in (".md", ".markdown", ".yaml", ".yml"):
                 _journal(histories, path, folder, default_athlete, mtime)

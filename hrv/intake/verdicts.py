@@ -179,7 +179,7 @@ def from_journal(result: JournalParseResult, file: str) -> Verdict:
     )
 
 
-def _inside(path: Path, root: Path | None) -> str | None:
+def inside(path: Path, root: Path | None) -> str | None:
     """``path`` relative to ``root`` ('/'-separated), or None when it is not inside."""
     if root is None:
         return None
@@ -289,14 +289,14 @@ def files_under(target: Path, places: Places) -> Iterator[Path]:
     if not target.is_dir():
         yield target
         return
-    inbox_rel = _inside(target, places.inbox)
+    inbox_rel = inside(target, places.inbox)
     for dirpath, dirs, names in os.walk(target):
         base = Path(dirpath)
         keep = []
         for d in sorted(dirs):
             if d.startswith("."):
                 continue
-            if inbox_rel is not None and _inside(base / d, places.inbox) in (
+            if inbox_rel is not None and inside(base / d, places.inbox) in (
                 PROCESSED,
                 REJECTED_DIR,
             ):
@@ -310,10 +310,10 @@ def files_under(target: Path, places: Places) -> Iterator[Path]:
 
 def judge(path: Path, places: Places, progress: Progress | None = None) -> Verdict:
     """One file, by where it is: inbox, sources, or loose."""
-    rel = _inside(path, places.inbox)
+    rel = inside(path, places.inbox)
     if rel is not None and places.inbox is not None:
         return judge_inbox_file(places.inbox, rel, places.default_athlete)
-    rel = _inside(path, places.sources)
+    rel = inside(path, places.sources)
     if rel is not None and places.sources is not None:
         return judge_source_file(places.sources, rel, places.default_athlete, places.tz, progress)
     return judge_loose_file(path, places.default_athlete, places.tz, progress)

@@ -13,8 +13,8 @@ import pytest
 from hrv.alerting.book import read_alerts
 from hrv.steps import readings
 from hrv.storage.athlete_store import AthleteStore
-from tests.conftest import Tree
-from tests.e2e.harness import daemon, embedded_home, quiet, wait_for
+from tests.e2e.conftest import live_daemon
+from tests.e2e.harness import quiet, wait_for
 
 pytestmark = pytest.mark.e2e
 READINGS_KEY = dg.AssetKey(list(readings.KEY))
@@ -22,19 +22,13 @@ READINGS_KEY = dg.AssetKey(list(readings.KEY))
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    root = tmp_path_factory.mktemp("real_live")
-    tree = Tree(root)
-    for p in (tree.inbox, tree.sources, tree.data):
-        p.mkdir()
-    home = embedded_home(root / "dagster_home")
-    env = {**tree.env(), "HRV_INBOX_SETTLE_SECONDS": "1", "HRV_SOURCES_SETTLE_SECONDS": "1"}
-    proc = daemon(home, env, root / "daemon.log").start()
-    instance = dg.DagsterInstance.from_config(str(home))
-    try:
-        yield tree, instance, proc
-    finally:
-        proc.stop()
-        instance.dispose()
+    with live_daemon(
+        tmp_path_factory,
+        "real_live",
+        HRV_INBOX_SETTLE_SECONDS="1",
+        HRV_SOURCES_SETTLE_SECONDS="1",
+    ) as running:
+        yield running
 
 
 # Real exports (tests/fixtures/exports/README.md), each dropped as its owner would:

@@ -13,6 +13,7 @@ import pytest
 from hrv.intake.journal import JournalEntry
 from hrv.storage.athlete_store import AthleteStore, IncomingEntry
 from tests.e2e.harness import ROOT
+from tests.test_check_cli import WHOOP
 
 pytestmark = pytest.mark.e2e
 
@@ -154,17 +155,6 @@ def test_a_file_that_will_be_rejected_says_so_once_settled_and_temp_files_are_si
     (inbox / "rejected" / "ann" / "2026-11-22.md").write_text("x")
     _, line = next_line(lines, "rejected/")
     assert line.endswith("→ rejected/ann/2026-11-22.md: rejected by the inbox sensor")
-
-
-WHOOP = (
-    "Cycle start time,Cycle end time,Cycle timezone,Recovery score %,Resting heart rate (bpm),"
-    "Heart rate variability (ms),Sleep onset,Wake onset,Asleep duration (min)\n"
-    "2026-01-02 14:28:00,,UTC+01:00,12,60,30,2026-01-02 14:28:00,2026-01-02 15:37:00,31\n"
-    "2026-01-01 23:00:00,2026-01-02 14:28:00,UTC+01:00,80,48,70,"
-    "2026-01-01 23:00:00,2026-01-02 07:00:00,430\n"
-    "2025-12-31 23:00:00,2026-01-01 23:00:00,UTC+01:00,70,49,66,"
-    "2025-12-31 23:00:00,2026-01-01 07:10:00,440\n"
-)
 
 
 def test_sources_drops_get_the_same_verdicts_as_check(watcher):

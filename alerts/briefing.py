@@ -34,7 +34,7 @@ def send_morning_briefing(
                 context.log.info(block["text"]["text"])
         return
     for text, blocks in messages:
-        outcome = transport.post(text, blocks)
+        outcome = transport.post(text, blocks, channel=transport.coach_channel)
         if not outcome.ok:
             raise dg.Failure(
                 description=f"Slack refused the briefing: {outcome.error}",

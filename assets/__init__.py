@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.board import squad_board, squad_board_job
 from assets.common import ATHLETES, ATHLETES_PARTITIONS, asset_key
 from assets.factory import build_asset, build_checks
 from assets.runs import (
@@ -109,9 +110,9 @@ def squad_update_job() -> None:
 # One process per run: a run is one athlete's small graph, and a process per step (the
 # multiprocess executor) would cost more than the steps themselves.
 defs = dg.Definitions(
-    assets=ASSETS,
+    assets=[*ASSETS, squad_board],
     asset_checks=CHECKS,
-    jobs=[athlete_assets_job, squad_update_job],
+    jobs=[athlete_assets_job, squad_update_job, squad_board_job],
     executor=dg.in_process_executor,
 )
 

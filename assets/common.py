@@ -104,6 +104,7 @@ def step_context(
         raise_alert=store.record_alert,
         files=files,
         freshness=FreshnessSettings.from_settings(settings),
+        athletes_file=settings.athletes_file.expanduser().resolve(),
     )
 
 

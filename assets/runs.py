@@ -20,14 +20,19 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from hrv.steps import GRAPH, journal, readings
+from hrv.steps import GRAPH, features, journal, readings
 from hrv.steps.graph import StepKey
 
 ATHLETE_JOB = "athlete_assets"
 SQUAD_JOB = "squad_update"
 SQUAD_OP = "update_squad"
 JOURNAL_OP = "__".join(journal.KEY)
-TRIGGERS: dict[str, StepKey] = {"inbox": journal.KEY, "sources": readings.KEY}
+# what changed -> the first step to re-run ("settings": the athlete's athletes.yaml entry)
+TRIGGERS: dict[str, StepKey] = {
+    "inbox": journal.KEY,
+    "sources": readings.KEY,
+    "settings": features.KEY,
+}
 
 # A run of one athlete takes seconds; one still "started" after 10 minutes lost its
 # worker (run monitoring fails it, and the sensors take its files up again).
@@ -41,7 +46,7 @@ class AthleteRun:
     """One athlete's update: what a sensor decided, as a run of ``athlete_assets``."""
 
     athlete: str
-    trigger: str  # "inbox" (journal files), "sources" (changed readings), "clock" (checks)
+    trigger: str  # "inbox" (journal files), "sources" (readings), "settings", "clock" (checks)
     run_key: str
     attempt: int = 1
     files: list[str] | None = None  # inbox: the files to ingest
@@ -107,7 +112,8 @@ class AthleteRun:
 class AthleteRunConfig(dg.Config):
     athlete: str
     trigger: str = Field(
-        description="'inbox' (journal files), 'sources' (readings) or 'clock' (checks)."
+        description="'inbox' (journal files), 'sources' (readings), 'settings' (the "
+        "athlete's athletes.yaml entry) or 'clock' (checks)."
     )
     run_key: str
     attempt: int = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -108,6 +109,49 @@ def bench_train() -> None:
     )
 
 
+# --------------------------------------------------------------------------- forecast
+FORECAST_EVENINGS = 30  # per series here; `make bench-forecast` replays 120
+
+
+def bench_forecast() -> None:
+    """Forecast error on real nightly series (120+ nights), the last evenings replayed as
+    they arrived: ours and the stock rule (lowest backtest MAE) against the 7-day mean."""
+    from benchmarks.forecast_quality import series
+    from hrv.analytics.backtest import replay_rules
+    from hrv.analytics.selection import lowest_mae
+
+    ours_rel, stock_rel, ours_cov, stock_cov = [], [], [], []
+    for name, (entries, readings) in series().items():
+        if "synthetic" in name or len(readings) < 120:
+            continue
+        ours, stock = replay_rules(
+            name, entries, readings, (None, lowest_mae), last=FORECAST_EVENINGS
+        )
+        base = ours.rolling_7d_mae_ms
+        if not (base and ours.model_mae_ms and stock.model_mae_ms):
+            continue
+        ours_rel.append(ours.model_mae_ms / base)
+        stock_rel.append(stock.model_mae_ms / base)
+        ours_cov.append(ours.interval_coverage or 0.0)
+        stock_cov.append(stock.interval_coverage or 0.0)
+    n = len(ours_rel)
+    record(
+        "forecast_mae_vs_7d_mean",
+        statistics.median(ours_rel),
+        statistics.median(stock_rel),
+        "ratio",
+        f"median over {n} real series of MAE / 7-day mean's MAE, last {FORECAST_EVENINGS} "
+        f"evenings each (worst: ours {max(ours_rel):.2f}, stock {max(stock_rel):.2f})",
+    )
+    record(
+        "forecast_coverage_80",
+        statistics.median(ours_cov),
+        statistics.median(stock_cov),
+        "share",
+        f"median share of mornings inside the 80% interval, same {n} series",
+    )
+
+
 # --------------------------------------------------------------------------- tick
 def make_files(root: Path, n_pending: int, n_processed: int) -> None:
     old = time.time() - 3600
@@ -202,10 +246,12 @@ class Daemon:
         records = self.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["agent", "agent_forecast"])), limit=1000
         ).records
-        for record in records:
-            md = record.asset_materialization.metadata if record.asset_materialization else {}
-            if "run_worker_peak_rss_mb" in md:
-                values.append(md["run_worker_peak_rss_mb"].value)
+        # the forecast step logs it (developer data: not in the asset's metadata)
+        for run_id in {r.run_id for r in records}:
+            for entry in self.instance.all_logs(run_id):
+                match = re.search(r"run worker peak RSS ([0-9.]+) MB", entry.user_message or "")
+                if match:
+                    values.append(float(match.group(1)))
         return max(values) if values else None
 
 
@@ -384,12 +430,16 @@ def bench_squad_only(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`make bench` runs every scenario; arguments pick some: train, tick, daemon, squad."""
+    """`make bench` runs every scenario; arguments pick some: train, forecast, tick,
+    daemon, squad."""
     started = time.time()
-    chosen = set(argv) or {"train", "tick", "daemon"}
+    everything = {"train", "forecast", "tick", "daemon"}
+    chosen = set(argv) or everything
     print(f"{'scenario':24s} {'ours':>10s} {'stock':>10s} {'stock/ours':>9s}  unit  note")
     if "train" in chosen:
         bench_train()
+    if "forecast" in chosen:
+        bench_forecast()
     if "tick" in chosen:
         bench_tick()
     # a killed run worker may still be writing when the folder is removed: never mind
@@ -398,7 +448,7 @@ def main(argv: list[str]) -> int:
             bench_daemon(Path(tmp))
         elif "squad" in chosen:
             bench_squad_only(Path(tmp))
-    if chosen != {"train", "tick", "daemon"}:
+    if chosen != everything:
         print(f"\npartial run ({', '.join(sorted(chosen))}) in {time.time() - started:.0f} s")
         return 0
     out = ROOT / "benchmarks" / "results.json"

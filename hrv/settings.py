@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     slack_channel: str | None = Field(
         default=None, validation_alias=_env("SLACK_CHANNEL"), description="channel id or #name"
     )
+    slack_coach_channel: str | None = Field(
+        default=None,
+        validation_alias=_env("SLACK_COACH_CHANNEL"),
+        description="channel for athlete flags (with a bot token); default SLACK_CHANNEL",
+    )
     slack_webhook_url: SecretStr | None = Field(
         default=None,
         validation_alias=_env("SLACK_WEBHOOK_URL"),
@@ -155,6 +160,19 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=_env("SLACK_API_BASE_URL"),
         description="Slack Web API address (self-hosted gateways, tests)",
+    )
+
+    board_quiet_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        validation_alias=_env("HRV_BOARD_QUIET_SECONDS"),
+        description="the squad board refreshes once nothing changed for this long",
+    )
+    athletes_file: Path = Field(
+        default=Path("athletes.yaml"),
+        validation_alias=_env("HRV_ATHLETES_FILE"),
+        description="optional per-athlete settings: display name, team, normal-range width, "
+        "flag thresholds",
     )
 
     @field_validator("timezone")

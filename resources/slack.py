@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from hrv.alerting.catalogue import KINDS
 from hrv.alerting.delivery import SendOutcome
 from hrv.alerting.slack_format import build_message
 from resources.settings import SettingsResource
@@ -52,14 +53,16 @@ class SlackTransport:
         base_url: str | None,
         webserver_url: str,
         timeout: float = 10.0,
+        coach_channel: str | None = None,
     ):
         self.token = token
         self.channel = channel
+        self.coach_channel = coach_channel
         self.webhook_url = webhook_url
         self.base_url = base_url
         self.webserver_url = webserver_url
         self.timeout = timeout
-        secret = f"{token}|{channel}|{webhook_url}|{base_url}"
+        secret = f"{token}|{channel}|{coach_channel}|{webhook_url}|{base_url}"
         # identifies the configuration without revealing it (status file, logs)
         self.fingerprint = hashlib.sha256(secret.encode()).hexdigest()[:12]
 
@@ -68,18 +71,26 @@ class SlackTransport:
         return "bot" if self.token else "webhook"
 
     def send(self, alert: dict[str, Any], note: str | None) -> SendOutcome:
+        """One alert; athlete flags to the coach's channel when one is set."""
         text, blocks = build_message(alert, note, self.webserver_url)
-        return self.post(text, blocks)
+        about = KINDS[alert["kind"]].about if alert.get("kind") in KINDS else "pipeline"
+        coach = about == "athlete" and self.coach_channel
+        return self.post(text, blocks, channel=self.coach_channel if coach else None)
 
-    def post(self, text: str, blocks: list[dict[str, Any]]) -> SendOutcome:
+    def post(
+        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
+    ) -> SendOutcome:
+        """Post to ``channel`` (default: SLACK_CHANNEL; a webhook has its own channel)."""
         try:
             if self.token:
-                return self._post_bot(text, blocks)
+                return self._post_bot(text, blocks, channel or self.channel)
             return self._post_webhook(text, blocks)
         except Exception as exc:  # network errors, timeouts, malformed answers
             return SendOutcome(False, error=f"{type(exc).__name__}: {str(exc)[:200]}")
 
-    def _post_bot(self, text: str, blocks: list[dict[str, Any]]) -> SendOutcome:
+    def _post_bot(
+        self, text: str, blocks: list[dict[str, Any]], channel: str | None
+    ) -> SendOutcome:
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
 
@@ -88,7 +99,7 @@ class SlackTransport:
             kwargs["base_url"] = self.base_url
         client = WebClient(**kwargs)
         try:
-            client.chat_postMessage(channel=self.channel or "", text=text, blocks=blocks)
+            client.chat_postMessage(channel=channel or "", text=text, blocks=blocks)
         except SlackApiError as exc:
             response = exc.response
             status = getattr(response, "status_code", None)
@@ -166,6 +177,7 @@ class SlackResource(dg.ConfigurableResource):
         return SlackTransport(
             token=token,
             channel=settings.slack_channel if token else None,
+            coach_channel=settings.slack_coach_channel if token else None,
             webhook_url=None if token else webhook,
             base_url=base,
             webserver_url=self.webserver_url(),

@@ -312,6 +312,7 @@ def test_every_kind_has_a_label_and_the_catalogue_wording_is_right():
         "rejected_file",
         "stuck_file",
         "sensor_failure",
+        "athlete_flag",
     }
     journal = catalogue.journal_rejected("ann/x.md", "ann", ["date: bad"], "abc" * 10)
     export = catalogue.export_rejected("ann/hrv.csv", "ann", ["no readings"], "def" * 10)

@@ -240,7 +240,7 @@ def test_cold_start_athlete_gets_a_baseline_forecast_that_says_so(tree, instance
     result = run(instance, tree, "newbie")
     assert result.success
     forecast = json.loads((tree.outputs("newbie") / AGENT_FORECAST).read_text())
-    assert forecast["model"] == "rolling_7d_journal"
+    assert forecast["model"] == "recent_level_journal"
     assert any("cold start" in r for r in forecast["reasons"])
     metrics = json.loads((tree.outputs("newbie") / TRAINING_METRICS).read_text())
     assert metrics["cold_start"] is True

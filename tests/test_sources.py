@@ -97,6 +97,18 @@ def test_ambiguous_dates_are_skipped_not_guessed():
     assert dates(r) == ["2026-01-03"] and dict(r.skip_counts) == {"not a date": 1}
 
 
+def test_a_date_column_that_proves_its_order_is_read():
+    """25-06-20 can only be day first (a real owner's Oura CSV); a month of 06/01..06/30
+    written month first proves it by running a day apart; a column with a first and a
+    second number above 12 proves nothing and stays refused."""
+    day_first = "date,rmssd\n25-06-20,56\n26-06-20,54\n01-07-20,50\n"
+    assert dates(parse("hrv.csv", day_first)) == ["2020-06-25", "2020-06-26", "2020-07-01"]
+    rows = "".join(f"06/{d:02d}/2021,{50 + d}\n" for d in range(1, 11))
+    assert dates(parse("hrv.csv", "date,rmssd_ms\n" + rows))[:2] == ["2021-06-01", "2021-06-02"]
+    both = "date,rmssd_ms\n25/06/2020,50\n06/26/2020,51\n"
+    assert dict(parse("hrv.csv", both).skip_counts) == {"not a date": 2}
+
+
 def test_unknown_columns_are_ignored_and_said():
     r = parse("x.csv", "date,rmssd_ms,resting_hr_bmp\n2026-01-01,50,40\n")
     assert r.verdict == "ok" and r.readings[0].resting_hr_bpm is None and not r.skipped

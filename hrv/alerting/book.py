@@ -9,6 +9,10 @@ and decides:
 - firing again after the window  -> notify, with "N more suppressed"
 - firing again, more severe       -> notify at once (an escalation is news)
 - resolved while firing          -> notify ("resolved"); resolved otherwise -> nothing
+- an alert with ``cooldown_hours`` (athlete flags) repeats while firing at most once per
+  cooldown, and firing again within it after it resolved is kept quiet (recorded,
+  suppressed), and so is the resolution that ends it (a flapping athlete flag is one
+  message, not one a day)
 Every recorded alert is appended to ``data/alerts.jsonl`` with what became of it
 (``delivery``: ``slack``, ``log`` when Slack is not configured, or ``suppressed``); those
 to notify are put in the outbox (``hrv.alerting.delivery``), drained by the dispatcher.
@@ -35,6 +39,7 @@ STATE_FILE = "alerts_state.json"
 LOCK_FILE = ".alerts.lock"
 RESOLVED_RETENTION = dt.timedelta(days=14)
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+COOLDOWN_NOTE = "within its cooldown after it resolved"
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class AlertBook:
                         "since": now.isoformat(),
                         "suppressed": 0,
                         "occurrences": 0,
+                        "quiet": decision.note == COOLDOWN_NOTE,
                     }
                 entry["occurrences"] = entry.get("occurrences", 0) + 1
                 entry["last_at"] = now.isoformat()
@@ -150,18 +156,29 @@ class AlertBook:
         if alert.status == "resolved":
             if not firing:
                 return Decision(recorded=False, notify=False)
+            if entry and entry.get("quiet"):  # its firing was never announced either
+                return Decision(True, False, note=COOLDOWN_NOTE)
             n = int(entry.get("suppressed", 0)) if entry else 0
             note = f"{n} more suppressed while firing" if n else None
             return Decision(True, True, n, note)
         if not firing:
+            resolved_at = _parse(entry.get("since")) if entry else None
+            cooldown = dt.timedelta(hours=alert.cooldown_hours)
+            if resolved_at is not None and cooldown and now - resolved_at < cooldown:
+                return Decision(True, False, note=COOLDOWN_NOTE)
             return Decision(True, True)
+        assert entry is not None
+        if entry.get("quiet"):  # came back within its cooldown: stays quiet while firing
+            return Decision(True, False, int(entry.get("suppressed", 0)) + 1)
         assert entry is not None
         last_sent = _parse(entry.get("last_sent"))
         n = int(entry.get("suppressed", 0))
         escalated = SEVERITY_RANK.get(alert.severity, 1) > SEVERITY_RANK.get(
             str(entry.get("severity")), 1
         )
-        if last_sent is not None and now - last_sent < self.policy.repeat_window and not escalated:
+        # an alert with a cooldown (athlete flags) repeats at most once per cooldown
+        window = max(self.policy.repeat_window, dt.timedelta(hours=alert.cooldown_hours))
+        if last_sent is not None and now - last_sent < window and not escalated:
             return Decision(True, False, n + 1)
         note = f"{n} more suppressed since {entry.get('last_sent', '')[:16]}" if n else None
         return Decision(True, True, n, note)

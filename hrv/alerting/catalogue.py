@@ -39,6 +39,7 @@ KINDS: dict[str, Kind] = {
         Kind("rejected_file", "File rejected", "pipeline", "a journal or export was rejected"),
         Kind("stuck_file", "File stuck", "pipeline", "a file is still pending after its runs"),
         Kind("sensor_failure", "Sensor failing", "pipeline", "a sensor failed 3 ticks in a row"),
+        Kind("athlete_flag", "Athlete flag", "athlete", "an athlete needs the coach's attention"),
     )
 }
 
@@ -55,6 +56,7 @@ class Alert:
     at: str
     subject: str | None = None  # the asset, check or file concerned
     link: str | None = None  # path in the Dagster UI, e.g. /runs/<run_id>
+    cooldown_hours: float = 0.0  # a repeat this soon after it resolved stays quiet
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -87,6 +89,7 @@ def _alert(
     status: Status = "firing",
     link: str | None = None,
     at: dt.datetime | None = None,
+    cooldown_hours: float = 0.0,
 ) -> Alert:
     return Alert(
         kind=kind,
@@ -99,6 +102,7 @@ def _alert(
         at=_stamp(at),
         subject=subject,
         link=link,
+        cooldown_hours=cooldown_hours,
     )
 
 
@@ -241,6 +245,29 @@ def readings_stuck(athlete: str, files: list[str], attempts: int) -> Alert:
     )
 
 
+def settings_rejected(name: str, problems: list[str], digest: str) -> Alert:
+    """athletes.yaml cannot be used: the defaults stay in use until it is fixed."""
+    return _alert(
+        "rejected_file",
+        f"settings/{name}",
+        athlete=None,
+        title=f"Refused {name}: every athlete keeps the defaults",
+        text=f"{name} was not applied (version {digest[:8]}):\n" + _listed(problems),
+        link="/assets/agent/squad_board",
+    )
+
+
+def settings_accepted(name: str, subject: str) -> Alert:
+    return _alert(
+        "rejected_file",
+        subject,
+        athlete=None,
+        status="resolved",
+        title=f"{name} applied again",
+        text=f"{name} is valid now and in use.",
+    )
+
+
 # --------------------------------------------------------------------------- sensors
 def sensor_failing(sensor: str, ticks: int, error: str) -> Alert:
     return _alert(
@@ -262,4 +289,35 @@ def sensor_recovered(sensor: str, failures: int) -> Alert:
         status="resolved",
         title=f"Sensor {sensor} works again",
         text=f"A tick succeeded after {failures} failures.",
+    )
+
+
+# --------------------------------------------------------------------------- athletes
+BOARD_LINK = "/assets/agent/squad_board"
+
+
+def athlete_flagged(
+    athlete: str, flag: str, label: str, text: str, display: str, cooldown_hours: float
+) -> Alert:
+    """An athlete flag (``hrv.coach.flags``) started: to the coach's channel when set."""
+    return _alert(
+        "athlete_flag",
+        flag,
+        athlete=athlete,
+        title=f"{display}: {label}",
+        text=f"{text}. See the squad board.",
+        link=BOARD_LINK,
+        cooldown_hours=cooldown_hours,
+    )
+
+
+def athlete_flag_cleared(athlete: str, flag: str, label: str, text: str, display: str) -> Alert:
+    return _alert(
+        "athlete_flag",
+        flag,
+        athlete=athlete,
+        status="resolved",
+        title=f"{display}: {label} no more",
+        text=text,
+        link=BOARD_LINK,
     )

@@ -27,6 +27,7 @@ from hrv.analytics.features import (
 from hrv.analytics.models import (
     PERSISTENCE,
     ROLLING_7D,
+    SelectionResult,
     fit_final,
     predict_next,
     select_model,
@@ -105,24 +106,41 @@ def replay(
 
     ``entries`` are the effective journal rows (``AthleteStore.effective_journal``),
     ``readings`` the stored readings (``AthleteStore.readings``)."""
+    return replay_rules(athlete, entries, readings, (rule,), last=last, progress=progress)[0]
+
+
+def replay_rules(
+    athlete: str,
+    entries: list[dict[str, Any]],
+    readings: list[dict[str, Any]],
+    rules: tuple[Any, ...],
+    *,
+    last: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[BacktestReport]:
+    """``replay`` under several selection rules at once (one report per rule; ``None``:
+    ours): the candidates are fitted once per evening and every rule chooses from them."""
     journal_all = journal_frame(entries)
     readings_all = readings_frame(readings)
     full = build_daily_features(journal_all, readings_all)
     metric = metric_of(full)
     valid = full[full["rmssd_valid"].astype(bool)] if len(full) else full
     actual = dict(zip(valid["date"], valid["rmssd_ms"], strict=True)) if len(valid) else {}
-    report = BacktestReport(
-        athlete=athlete,
-        metric=metric,
-        n_days=len(actual),
-        evaluated_days=0,
-        model_mae_ms=None,
-        persistence_mae_ms=None,
-        rolling_7d_mae_ms=None,
-        bias_ms=None,
-        interval_level=INTERVAL_LEVEL,
-        interval_coverage=None,
-    )
+    reports = [
+        BacktestReport(
+            athlete=athlete,
+            metric=metric,
+            n_days=len(actual),
+            evaluated_days=0,
+            model_mae_ms=None,
+            persistence_mae_ms=None,
+            rolling_7d_mae_ms=None,
+            bias_ms=None,
+            interval_level=INTERVAL_LEVEL,
+            interval_coverage=None,
+        )
+        for _ in rules
+    ]
     for evening in evenings_to_replay(readings_all, set(actual), last):
         morning = evening + pd.Timedelta(days=1)
         frame = build_daily_features(
@@ -133,26 +151,32 @@ def replay(
             progress(1)
         if frame.empty:
             continue
-        selection = select_model(frame, rule=rule)
-        for_date, preds = predict_next(frame, selection, fit_final(frame, selection))
-        chosen = preds.get(selection.selected_model)
-        if for_date is None or chosen is None or for_date != morning:
-            continue  # nothing forecast for that morning (no baseline yet, or a gap)
-        base = {name: p.predicted_ms for name, p in preds.items()}
-        report.evenings.append(
-            Evening(
-                for_date=morning.date().isoformat(),
-                actual_ms=float(actual[morning]),
-                model=chosen.model,
-                predicted_ms=chosen.predicted_ms,
-                lower_ms=chosen.lower_ms,
-                upper_ms=chosen.upper_ms,
-                persistence_ms=base.get(PERSISTENCE),
-                rolling_7d_ms=base.get(ROLLING_7D),
+        first: SelectionResult | None = None
+        fitted: dict[str, Any] | None = None
+        for rule, report in zip(rules, reports, strict=True):
+            selection = select_model(frame, rule=rule, reuse=first)
+            first = first or selection
+            fitted = fit_final(frame, selection) if fitted is None else fitted
+            for_date, preds = predict_next(frame, selection, fitted)
+            chosen = preds.get(selection.selected_model)
+            if for_date is None or chosen is None or for_date != morning:
+                continue  # nothing forecast for that morning (no baseline yet, or a gap)
+            base = {name: p.predicted_ms for name, p in preds.items()}
+            report.evenings.append(
+                Evening(
+                    for_date=morning.date().isoformat(),
+                    actual_ms=float(actual[morning]),
+                    model=chosen.model,
+                    predicted_ms=chosen.predicted_ms,
+                    lower_ms=chosen.lower_ms,
+                    upper_ms=chosen.upper_ms,
+                    persistence_ms=base.get(PERSISTENCE),
+                    rolling_7d_ms=base.get(ROLLING_7D),
+                )
             )
-        )
-    _summarize(report)
-    return report
+    for report in reports:
+        _summarize(report)
+    return reports
 
 
 def _summarize(report: BacktestReport) -> None:

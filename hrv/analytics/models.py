@@ -1,25 +1,27 @@
 """Next-morning rMSSD models and walk-forward model selection.
 
 Candidates: ``persistence`` (tomorrow = the last valid reading), ``rolling_7d`` (tomorrow =
-the 7-day baseline), ``ridge`` (regularized linear model) and ``tree_ensemble`` (gradient
-boosted trees), the last two on journal + load features and predicting the deviation of
-tomorrow's ln rMSSD from today's 7-day baseline, and ``ridge_shrunk``: ridge's deviation
-halved, i.e. shrunk towards the 7-day mean (on real nightly series it beats both more
-often than either alone).
+the 7-day mean), ``recent_level`` (an exponentially weighted mean of recent nights,
+``features.level_ln``), ``recent_level_journal`` (the default: the recent level moved by
+the journal's published effects, ``priors.py``), ``ridge`` (regularized linear model) and
+``tree_ensemble`` (gradient boosted trees), the last two on journal + load features and
+predicting the deviation of tomorrow's ln rMSSD from the recent level, and
+``ridge_shrunk``: ridge's deviation halved (shrunk towards the recent level). The learned
+models respect the sign of known effects (``KNOWN_SIGNS``: alcohol, illness and a load
+spike only lower tomorrow, sleep only raises it): the trees by monotone constraints, ridge
+by dropping a feature whose fitted sign contradicts it.
 
 Every candidate is scored on an expanding-window walk-forward backtest (each fold trains
 on every day before it and predicts the days of the fold); the choice and the honest
 numbers (the procedure replayed over the folds, the model chosen before each fold from
 the earlier folds' errors only; conformal intervals) are in ``selection.py``. Below
-``COLD_START_DAYS`` valid days the system is in cold start: the 7-day mean only.
+``COLD_START_DAYS`` valid days the system is in cold start: the default only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,25 +29,29 @@ import numpy as np
 import pandas as pd
 
 from hrv.analytics.features import MODEL_FEATURES, no_forecast_reason
+from hrv.analytics.learners import RIDGE, TREES, make_estimator, quiet_fit
 from hrv.analytics.priors import prior_effect_ln
 from hrv.analytics.selection import (
     DEFAULT,
     DEFAULT_LN_SD,
+    LEVEL,
     PERSISTENCE,
     RECENT_DAYS,
     ROLLING_7D,
     _r,
     choose,
     conformal_offsets,
+    conformal_path,
     realised_summary,
 )
+from hrv.analytics.signs import known_signs
 
-RIDGE = "ridge"
-TREES = "tree_ensemble"
-SHRUNK = "ridge_shrunk"  # halfway between the 7-day mean and ridge: no extra fit
+SHRUNK = "ridge_shrunk"  # halfway between the recent level and ridge: no extra fit
 BASELINES = (PERSISTENCE, ROLLING_7D)
+PLAIN = (*BASELINES, LEVEL, DEFAULT)  # no fit: computed from the features alone
 LEARNED = (RIDGE, TREES)
-CANDIDATES = (*BASELINES, DEFAULT, *LEARNED, SHRUNK)
+CANDIDATES = (*PLAIN, *LEARNED, SHRUNK)
+
 COLD_START_DAYS = 14
 MIN_TRAIN_ROWS = 14
 MAX_FOLDS = 8
@@ -89,6 +95,30 @@ class SelectionResult:
             return conformal_offsets(self.procedure_residuals, fallback_sd)
         return conformal_offsets(self.residuals.get(model, []), fallback_sd)
 
+    def reconstructed(self) -> pd.DataFrame:
+        """Each backtest evening's forecast by the procedure, out of sample (trained on
+        earlier days, chosen on earlier folds), with the interval it would have had: day
+        one's forecasts vs actuals, marked ``reconstructed``, never in the live registry."""
+        cols = ["for_date", "predicted_ms", "lower_ms", "upper_ms", "actual_ms", "reconstructed"]
+        bt = self.backtest
+        if bt is None or bt.empty or "procedure" not in bt:
+            return pd.DataFrame(columns=cols)
+        pred = bt["procedure"].to_numpy(dtype=float)
+        actual = bt["actual_ln"].to_numpy(dtype=float)
+        path = conformal_path((actual - pred).tolist(), DEFAULT_LN_SD)[: len(pred)]
+        lo = np.array([p[0] for p in path])
+        hi = np.array([p[1] for p in path])
+        return pd.DataFrame(
+            {
+                "for_date": pd.to_datetime(bt["date"]) + pd.Timedelta(days=1),
+                "predicted_ms": np.round(np.exp(pred), 2),
+                "lower_ms": np.round(np.exp(pred + lo), 2),
+                "upper_ms": np.round(np.exp(pred + hi), 2),
+                "actual_ms": np.round(np.exp(actual), 2),
+                "reconstructed": True,
+            }
+        )
+
     def training_metrics(self, athlete: str) -> dict[str, Any]:
         """The contract's ``training_metrics.json`` (plus context keys)."""
         return {
@@ -109,45 +139,12 @@ class SelectionResult:
                 "the whole procedure's (selection included) out of sample"
             ),
             "cold_start_reason": (
-                f"{self.n_days} valid days, fewer than {COLD_START_DAYS}: the 7-day mean only"
+                f"{self.n_days} valid days, fewer than {COLD_START_DAYS}: the recent level "
+                "moved by the journal's published effects only"
                 if self.cold_start
                 else None
             ),
         }
-
-
-def make_estimator(name: str) -> Any:
-    """A fresh, unfitted learned model (sklearn imported lazily: it is slow to import)."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if name == RIDGE:
-        from sklearn.linear_model import RidgeCV
-
-        return make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-            StandardScaler(),
-            RidgeCV(alphas=(0.3, 1.0, 3.0, 10.0, 30.0, 100.0)),
-        )
-    if name == TREES:
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
-        # The imputer drops all-empty columns (an athlete who never logs caffeine), which
-        # the trees' own binning cannot handle, and keeps "was missing" as indicators.
-        return make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True),
-            HistGradientBoostingRegressor(
-                max_iter=60,  # with 0.1: as good as 120 at 0.05 here, at half the cost
-                learning_rate=0.1,
-                max_leaf_nodes=8,
-                min_samples_leaf=12,
-                l2_regularization=1.0,
-                early_stopping=False,
-                random_state=0,
-            ),
-        )
-    raise ValueError(f"unknown learned model {name!r}")
 
 
 def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -160,48 +157,46 @@ def _x(rows: pd.DataFrame) -> np.ndarray:
     return rows[list(MODEL_FEATURES)].to_numpy(dtype=float)
 
 
+def level_ln(rows: pd.DataFrame) -> np.ndarray:
+    """The recent level each forecast starts from (the 7-day mean where it is missing)."""
+    level = rows["level_ln"] if "level_ln" in rows else rows["baseline_7d_ln"]
+    return level.fillna(rows["baseline_7d_ln"]).to_numpy(dtype=float)
+
+
 def baseline_ln(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """The forecast in ln space of a candidate that needs no fit."""
     if name == PERSISTENCE:
         return rows["ln_rmssd_last"].fillna(rows["baseline_7d_ln"]).to_numpy(dtype=float)
     if name == ROLLING_7D:
         return rows["baseline_7d_ln"].to_numpy(dtype=float)
-    if name == DEFAULT:  # the 7-day mean moved by what the journal says (priors.py)
-        return rows["baseline_7d_ln"].to_numpy(dtype=float) + prior_effect_ln(rows)
+    if name == LEVEL:
+        return level_ln(rows)
+    if name == DEFAULT:  # the recent level moved by what the journal says (priors.py)
+        return level_ln(rows) + prior_effect_ln(rows)
     raise ValueError(name)
 
 
-@contextlib.contextmanager
-def _quiet_imputer() -> Iterator[None]:
-    """Journals often leave whole fields empty; the imputer drops them by design.
-
-    Also one thread per fit: runs already work in parallel (one per athlete), and on a
-    few hundred rows OpenMP threads only fight each other (measured: 4 concurrent runs on
-    2 cores spent 4.4 s in this step instead of ~1 s).
-    """
-    from threadpoolctl import threadpool_limits
-
-    with warnings.catch_warnings(), threadpool_limits(limits=1):
-        warnings.filterwarnings("ignore", message="Skipping features without any observed")
-        yield
-
-
 def _predict(est: Any, rows: pd.DataFrame) -> np.ndarray:
-    with _quiet_imputer():
+    with quiet_fit():
         return np.asarray(est.predict(_x(rows)), dtype=float)
 
 
 def _fit(name: str, rows: pd.DataFrame) -> Any:
-    """Fit a learned model on the deviation of tomorrow's ln rMSSD from the baseline."""
+    """Fit a learned model on the deviation of tomorrow's ln rMSSD from the recent level."""
     est = make_estimator(name)
-    y = (rows["target_ln"] - rows["baseline_7d_ln"]).to_numpy(dtype=float)
-    with _quiet_imputer():
-        est.fit(_x(rows), y)
+    x = _x(rows)
+    y = rows["target_ln"].to_numpy(dtype=float) - level_ln(rows)
+    with quiet_fit():
+        if name == TREES:  # monotone in the known effects; 0 for the indicator columns
+            width = est[0].fit(x).transform(x[:1]).shape[1]
+            est[-1].set_params(monotonic_cst=known_signs(width).tolist())
+        est.fit(x, y)
     return est
 
 
 def _fit_predict(name: str, train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, Any]:
     est = _fit(name, train)
-    return test["baseline_7d_ln"].to_numpy(dtype=float) + _predict(est, test), est
+    return level_ln(test) + _predict(est, test), est
 
 
 def _mae_ms(pred_ln: np.ndarray, actual_ln: np.ndarray) -> float:
@@ -213,9 +208,13 @@ def select_model(
     *,
     max_folds: int = MAX_FOLDS,
     rule: Callable[[dict[str, np.ndarray], tuple[str, ...]], tuple[str, str]] | None = None,
+    reuse: SelectionResult | None = None,
 ) -> SelectionResult:
     """Walk-forward backtest of every candidate, the choice (see ``choose``) and the
-    procedure's own realised out-of-sample error and interval coverage."""
+    procedure's own realised out-of-sample error and interval coverage.
+
+    ``reuse``: a selection on the same frame (by another rule) whose candidates' backtest
+    predictions are taken instead of refitting them (the benchmark compares rules)."""
     rule = rule or choose
     n_days = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
     rows = training_rows(frame)
@@ -232,10 +231,12 @@ def select_model(
     start = min(MIN_TRAIN_ROWS, n) if learned_ok else 0
     eval_rows = rows.iloc[start:]
     actual = eval_rows["target_ln"].to_numpy(dtype=float)
-    preds = {b: baseline_ln(eval_rows, b) for b in (*BASELINES, DEFAULT)}
+    preds = {b: baseline_ln(eval_rows, b) for b in PLAIN}
     idx = np.arange(start, n)
     blocks = np.array_split(idx, min(max_folds, len(idx))) if len(idx) else []
-    if learned_ok:
+    if learned_ok and reuse is not None and reuse.backtest is not None:
+        preds |= {c: reuse.backtest[c].to_numpy(dtype=float) for c in (*LEARNED, SHRUNK)}
+    elif learned_ok:
         for name in LEARNED:
             out = np.empty(len(idx))
             pos = 0
@@ -245,14 +246,14 @@ def select_model(
                 out[pos : pos + len(block)], _ = _fit_predict(name, train, test)
                 pos += len(block)
             preds[name] = out
-        preds[SHRUNK] = (preds[RIDGE] + preds[ROLLING_7D]) / 2
+        preds[SHRUNK] = (preds[RIDGE] + preds[LEVEL]) / 2
     residuals: dict[str, list[float]] = {}
     abs_err: dict[str, np.ndarray] = {}
     for name, pred in preds.items():
         mae[name] = _mae_ms(pred, actual)
         residuals[name] = (actual - pred).tolist()
         abs_err[name] = np.abs(np.exp(pred) - np.exp(actual))
-    allowed = CANDIDATES if learned_ok else (*BASELINES, DEFAULT)
+    allowed = CANDIDATES if learned_ok else PLAIN
 
     # the procedure replayed: each fold forecast by the model chosen on earlier folds only
     realised_pred = np.empty(len(idx))
@@ -267,8 +268,8 @@ def select_model(
     if cold:
         selected = DEFAULT
         why = (
-            f"cold start: {n_days} valid days, fewer than {COLD_START_DAYS}: the 7-day mean, "
-            "moved by what the journal says (published effect sizes)"
+            f"cold start: {n_days} valid days, fewer than {COLD_START_DAYS}: the recent "
+            "level, moved by what the journal says (published effect sizes)"
         )
     else:
         selected, why = rule(abs_err, allowed)
@@ -329,12 +330,12 @@ def predict_next(
         return for_date, {}
     fallback_sd = float(row["normal_sd_ln"].iloc[0]) if "normal_sd_ln" in row else DEFAULT_LN_SD
     fallback_sd = fallback_sd if math.isfinite(fallback_sd) else DEFAULT_LN_SD
-    centre = {b: float(baseline_ln(row, b)[0]) for b in (*BASELINES, DEFAULT)}
+    centre = {b: float(baseline_ln(row, b)[0]) for b in PLAIN}
     if math.isfinite(float(row["baseline_7d_ln"].iloc[0])):
         for name, est in fitted.items():
-            centre[name] = float(row["baseline_7d_ln"].iloc[0] + _predict(est, row)[0])
+            centre[name] = float(level_ln(row)[0] + _predict(est, row)[0])
         if RIDGE in centre:
-            centre[SHRUNK] = (centre[RIDGE] + centre[ROLLING_7D]) / 2
+            centre[SHRUNK] = (centre[RIDGE] + centre[LEVEL]) / 2
     out: dict[str, Prediction] = {}
     for name, ln_pred in centre.items():
         if not math.isfinite(ln_pred):

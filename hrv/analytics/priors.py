@@ -7,7 +7,7 @@ published effect sizes on next-morning HRV, in ln units (a fraction of the basel
 - Short sleep: -4% per hour under 7 h, at most -12%.
 - An acute:chronic load spike (> 1.5): -5%.
 
-The 7-day mean moved by these (``rolling_7d_journal``) is the default forecast; a learned
+The recent level moved by these (``recent_level_journal``) is the default forecast; a learned
 model replaces it only when the athlete's own backtest supports it.
 """
 

@@ -1,11 +1,15 @@
 """How a model is chosen and how its numbers are kept honest.
 
-- ``choose``: the 7-day mean unless a candidate beat it on the same backtest days by a
-  margin their number supports (paired absolute errors, one-sided t >= ``SELECTION_T``,
-  at least ``MIN_SELECTION_DAYS`` days). ``lowest_mae`` is the stock rule, kept for the
+- ``choose``: the default (the recent level moved by the journal's published effects)
+  unless a candidate beat it on the same backtest days by a margin their number supports
+  (paired absolute errors, one-sided t >= ``SELECTION_T``, at least
+  ``MIN_SELECTION_DAYS`` days). ``lowest_mae`` is the stock rule, kept for the
   benchmark.
-- ``conformal_offsets``: the 80% interval from the 10th and 90th percentiles of the most
-  recent ``CONFORMAL_WINDOW`` out-of-sample errors (ln space).
+- ``conformal_offsets``: the 80% interval from percentiles of the most recent
+  ``CONFORMAL_WINDOW`` out-of-sample errors (ln space), adaptive (Gibbs & Candes 2021,
+  "Adaptive conformal inference under distribution shift"): each miss widens the next
+  intervals a little, each hit narrows them, so the coverage stays near 80% when an
+  athlete's errors grow or shrink.
 - ``realised_summary``: what the procedure achieved out of sample (MAE, bias, the
   coverage each day's interval would have had), over its last ``RECENT_DAYS`` days.
 """
@@ -19,36 +23,59 @@ import numpy as np
 
 PERSISTENCE = "persistence"
 ROLLING_7D = "rolling_7d"
-DEFAULT = "rolling_7d_journal"  # the 7-day mean moved by the journal's published effects
+LEVEL = "recent_level"  # exponentially weighted mean of recent nights (features.level_ln)
+DEFAULT = "recent_level_journal"  # the recent level moved by the journal's published effects
 INTERVAL_LEVEL = 0.80
 MIN_RESIDUALS_FOR_QUANTILES = 20
 Z_80 = 1.2816
 DEFAULT_LN_SD = 0.12
-SELECTION_T = 2.0  # a candidate must beat the 7-day mean by ~2 standard errors
-MIN_SELECTION_DAYS = 10  # fewer paired backtest days: the 7-day mean stays
+SELECTION_T = 2.0  # a candidate must beat the default by ~2 standard errors
+MIN_SELECTION_DAYS = 10  # fewer paired backtest days: the default stays
 CONFORMAL_WINDOW = 90  # the most recent out-of-sample errors the interval is built from
+ACI_GAMMA = 0.05  # how fast the interval adapts to its own misses
+ACI_ALPHA_MIN, ACI_ALPHA_MAX = 0.02, 0.5  # never wider than the 1st-99th percentiles
 RECENT_DAYS = 120  # the reported error: the procedure's over its most recent backtest days
 
 
-def conformal_offsets(residuals: list[float], fallback_sd: float) -> tuple[float, float]:
-    """(low, high) ln offsets from the most recent out-of-sample errors (split conformal:
-    their 10th and 90th percentiles for an 80% interval)."""
-    res = np.asarray(residuals[-CONFORMAL_WINDOW:], dtype=float)
+def conformal_path(residuals: list[float], fallback_sd: float) -> list[tuple[float, float]]:
+    """(low, high) ln offsets of the interval for each residual from the ones before it,
+    and one more for the next forecast (``len(residuals) + 1`` pairs, oldest first).
+
+    Split conformal on the last ``CONFORMAL_WINDOW`` errors, with the miscoverage level
+    adapted after every day: ``alpha += ACI_GAMMA * (0.2 - missed)``."""
+    res = np.asarray(residuals, dtype=float)
     res = res[np.isfinite(res)]
-    tail = (1 - INTERVAL_LEVEL) / 2
-    if len(res) >= MIN_RESIDUALS_FOR_QUANTILES:
-        lo, hi = np.quantile(res, [tail, 1 - tail])
-        return float(min(lo, -0.01)), float(max(hi, 0.01))
-    sd = float(np.std(res, ddof=1)) if len(res) >= 5 else fallback_sd
-    sd = sd if math.isfinite(sd) and sd > 0 else DEFAULT_LN_SD
-    return -Z_80 * sd, Z_80 * sd
+    target = 1 - INTERVAL_LEVEL
+    alpha = target
+    out: list[tuple[float, float]] = []
+    for i in range(len(res) + 1):
+        window = res[max(0, i - CONFORMAL_WINDOW) : i]
+        if len(window) >= MIN_RESIDUALS_FOR_QUANTILES:
+            a = min(max(alpha, ACI_ALPHA_MIN), ACI_ALPHA_MAX)
+            lo, hi = np.quantile(window, [a / 2, 1 - a / 2])
+            pair = (float(min(lo, -0.01)), float(max(hi, 0.01)))
+        else:
+            sd = float(np.std(window, ddof=1)) if len(window) >= 5 else fallback_sd
+            sd = sd if math.isfinite(sd) and sd > 0 else DEFAULT_LN_SD
+            pair = (-Z_80 * sd, Z_80 * sd)
+        out.append(pair)
+        if i < len(res) and len(window) >= MIN_RESIDUALS_FOR_QUANTILES:
+            missed = not pair[0] <= res[i] <= pair[1]
+            alpha += ACI_GAMMA * (target - float(missed))
+    return out
+
+
+def conformal_offsets(residuals: list[float], fallback_sd: float) -> tuple[float, float]:
+    """(low, high) ln offsets of the next forecast's 80% interval (``conformal_path``)."""
+    return conformal_path(residuals, fallback_sd)[-1]
 
 
 def choose(abs_errors: dict[str, np.ndarray], allowed: tuple[str, ...]) -> tuple[str, str]:
-    """(model, why) from paired absolute errors on the same backtest days: the 7-day mean
-    unless a candidate beats it by a margin the number of days supports."""
+    """(model, why) from paired absolute errors on the same backtest days: the recent level
+    moved by the journal unless a candidate beats it by a margin the number of days
+    supports."""
     default = DEFAULT if len(abs_errors.get(DEFAULT, [])) else ROLLING_7D
-    label = "the 7-day mean moved by the journal" if default == DEFAULT else "the 7-day mean"
+    label = "the recent level moved by the journal" if default == DEFAULT else "the 7-day mean"
     base = abs_errors.get(default)
     if base is None or not len(base):
         return PERSISTENCE, "no 7-day mean yet: the last reading"
@@ -91,10 +118,10 @@ def realised_summary(pred_ln: np.ndarray, actual_ln: np.ndarray) -> dict[str, An
         return {"mae_ms": None, "bias_ms": None, "interval_coverage": None, "n_days": 0}
     err_ms = np.exp(pred_ln) - np.exp(actual_ln)
     res = actual_ln - pred_ln
-    hits = []
-    for i in range(MIN_RESIDUALS_FOR_QUANTILES, len(res)):
-        lo, hi = conformal_offsets(res[:i].tolist(), DEFAULT_LN_SD)
-        hits.append(lo <= res[i] <= hi)
+    path = conformal_path(res.tolist(), DEFAULT_LN_SD)
+    hits = [
+        path[i][0] <= res[i] <= path[i][1] for i in range(MIN_RESIDUALS_FOR_QUANTILES, len(res))
+    ]
     recent = err_ms[-RECENT_DAYS:]
     return {
         "mae_ms": _r(float(np.mean(np.abs(recent)))),

@@ -30,17 +30,17 @@ COMPLETENESS = CheckDef(
 )
 
 
-def build_features(data_dir: Path, athlete: str) -> pd.DataFrame:
+def build_features(data_dir: Path, athlete: str, normal_width: float = 0.5) -> pd.DataFrame:
     store = AthleteStore(data_dir, athlete)
     frame = build_daily_features(
-        journal_frame(store.effective_journal()), readings_frame(store.readings())
+        journal_frame(store.effective_journal()), readings_frame(store.readings()), normal_width
     )
     write_text_atomic(store.features_path, frame.to_csv(index=False, date_format="%Y-%m-%d"))
     return frame
 
 
 def run(ctx: StepContext) -> StepOutput:
-    frame = build_features(ctx.data_dir, ctx.athlete)
+    frame = build_features(ctx.data_dir, ctx.athlete, ctx.athlete_config.normal_range_width)
     last = frame.iloc[-1] if len(frame) else None
 
     def latest(column: str) -> float | None:

@@ -9,15 +9,19 @@ from typing import Any
 
 import pandas as pd
 
+from hrv.alerting.catalogue import athlete_flag_cleared, athlete_flagged
 from hrv.analytics import quality
 from hrv.analytics.features import RMSSD, finite_or_none, metric_of
 from hrv.analytics.priors import prior_effect_ln
 from hrv.analytics.recommend import advice, recommend
 from hrv.analytics.selection import DEFAULT
+from hrv.coach.flags import Flag, evaluate_flags
+from hrv.coach.roster import AthleteConfig
 from hrv.steps import features, predictions
 from hrv.steps.graph import CheckDef, Markdown, Step, StepContext, StepOutput
 from hrv.steps.outputs import (
     AGENT_FORECAST,
+    FLAGS,
     MODEL_PREDICTIONS,
     read_features,
     read_json_output,
@@ -139,14 +143,49 @@ def _no_forecast(
     return doc
 
 
+def raise_flags(ctx: StepContext, doc: dict[str, Any], config: AthleteConfig) -> list[Flag]:
+    """Evaluate the athlete flags on the latest day, write ``flags.json`` and raise an
+    ``athlete_flag`` alert for each that starts (and a resolved one for each that ends)."""
+    frame = read_features(ctx.data_dir, ctx.athlete)
+    flags = evaluate_flags(frame, doc, config)
+    name = config.label(ctx.athlete)
+    for flag in flags:
+        if flag.active:
+            alert = athlete_flagged(
+                ctx.athlete, flag.name, flag.label, flag.text, name, config.flags.cooldown_hours
+            )
+        elif flag.evaluated:
+            alert = athlete_flag_cleared(ctx.athlete, flag.name, flag.label, flag.text, name)
+        else:
+            continue
+        ctx.raise_alert(alert)
+    write_json_atomic(
+        outputs_dir(ctx.data_dir, ctx.athlete) / FLAGS,
+        {
+            "athlete": ctx.athlete,
+            "for_date": doc.get("for_date"),
+            "flags": [f.to_dict() for f in flags],
+            "active": [f.name for f in flags if f.active],
+            "generated_at": doc.get("generated_at"),
+        },
+    )
+    return flags
+
+
 def run(ctx: StepContext) -> StepOutput:
     doc = agent_forecast(ctx.data_dir, ctx.athlete)
-    # the whole run executes in this process (in-process executor): its peak so far
+    config = ctx.athlete_config
+    flags = raise_flags(ctx, doc, config)
+    # the whole run executes in this process (in-process executor): its peak so far, for
+    # `make bench` (developer data: logged, not shown with the forecast)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ctx.log.info(f"run worker peak RSS {peak_rss_mb:.1f} MB")
+    active = [f.label for f in flags if f.active]
     return StepOutput(
         metadata={
-            "run_worker_peak_rss_mb": round(peak_rss_mb, 1),
             "athlete": ctx.athlete,
+            "athlete_name": config.label(ctx.athlete),
+            "flags": ", ".join(active) if active else "none",
             "for_date": doc["for_date"],
             "metric": doc["metric"],
             "predicted_ms": doc["predicted_ms"],
@@ -165,7 +204,9 @@ STEP = Step(
 
 Expected rMSSD with its interval, the 7-day baseline and the normal range, a recommendation
 (train_hard, train_moderate, train_easy or rest) and the athlete's own guess:
-`data/outputs/<athlete>/agent_forecast.json`.""",
+`data/outputs/<athlete>/agent_forecast.json`. Then the athlete flags a coach acts on (HRV
+below normal for days, variation rising, illness, a rest day): `flags.json`, and a Slack
+message when one starts or ends.""",
     deps=(predictions.KEY, features.KEY),
     checks=(CONTRACT,),
     kinds=frozenset({"json"}),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from hrv.alerting.catalogue import Alert
+from hrv.coach.roster import AthleteConfig, roster_or_defaults
 from hrv.intake.freshness import FreshnessSettings
 
 Severity = Literal["ERROR", "WARN"]
@@ -90,6 +91,15 @@ class StepContext:
     raise_alert: Callable[[Alert], Any]
     files: list[str] | None = None  # the journal step's inbox-relative files (None: scan)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
+    athletes_file: Path | None = None  # HRV_ATHLETES_FILE (hrv.coach.roster)
+
+    @property
+    def athlete_config(self) -> AthleteConfig:
+        """This athlete's settings from athletes.yaml (the defaults when the file is
+        missing or refused: the squad board says why)."""
+        if self.athletes_file is None:
+            return AthleteConfig()
+        return roster_or_defaults(self.athletes_file)[0].get(self.athlete)
 
 
 @dataclass

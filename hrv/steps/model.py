@@ -11,7 +11,7 @@ from hrv.analytics.features import metric_of
 from hrv.analytics.models import SelectionResult, fit_final, select_model
 from hrv.steps import features
 from hrv.steps.graph import CheckDef, DataProblem, Step, StepContext, StepOutput
-from hrv.steps.outputs import TRAINING_METRICS, read_features, utcnow
+from hrv.steps.outputs import RECONSTRUCTED, TRAINING_METRICS, read_features, utcnow
 from hrv.storage.athlete_store import AthleteStore, outputs_dir
 from hrv.storage.files import write_json_atomic, write_text_atomic
 
@@ -42,6 +42,10 @@ def train(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]
         write_text_atomic(
             store.backtest_path, selection.backtest.to_csv(index=False, date_format="%Y-%m-%d")
         )
+    write_text_atomic(
+        outputs_dir(data_dir, athlete) / RECONSTRUCTED,
+        selection.reconstructed().to_csv(index=False, date_format="%Y-%m-%d"),
+    )
     metrics = selection.training_metrics(athlete)
     metrics["metric"] = metric_of(frame)
     metrics["trained_at"] = utcnow().isoformat()
@@ -97,15 +101,17 @@ def run(ctx: StepContext) -> StepOutput:
 STEP = Step(
     key=KEY,
     run=run,
-    description="""Next-morning HRV model: the 7-day mean unless a candidate has earned its place.
+    description="""Next-morning HRV model: the athlete's recent level, moved by what the journal
+says, unless a candidate has earned its place.
 
-Candidates: persistence, the 7-day mean, ridge regression and gradient-boosted trees on
-journal + load features, scored on a walk-forward backtest. A candidate replaces the
-7-day mean only when it beat it on enough backtest days by a clear margin; the metadata
-says why the model was chosen. The model error shown (`model_mae_ms`) is what the whole
-procedure, selection included, achieved out of sample, with the realised coverage of its
-80% intervals. Below 14 valid days: cold start, the 7-day mean only. Writes
-`training_metrics.json`.""",
+Candidates: persistence, the 7-day mean, the recent level (a weighted mean of the last
+nights), ridge regression and gradient-boosted trees on journal + load features (which
+never let drinking, illness or a load spike raise a forecast), scored on a walk-forward
+backtest. A candidate replaces the default only when it beat it on enough backtest days by
+a clear margin; the metadata says why the model was chosen. The model error shown
+(`model_mae_ms`) is what the whole procedure, selection included, achieved out of sample,
+with the realised coverage of its 80% intervals. Below 14 valid days: cold start, the
+default only. Writes `training_metrics.json`.""",
     deps=(features.KEY,),
     checks=(VS_PERSISTENCE,),
     kinds=frozenset({"scikitlearn"}),

@@ -22,6 +22,8 @@ PREDICTIONS_REGISTRY = "predictions_registry.csv"
 INTELLIGENCE_SUMMARY = "intelligence_summary.json"
 INTELLIGENCE_CHART = "intelligence_summary.png"
 AGENT_FORECAST = "agent_forecast.json"
+RECONSTRUCTED = "reconstructed_forecasts.csv"  # day one: past forecasts, out of sample
+FLAGS = "flags.json"  # the athlete flags of the latest day (hrv.coach.flags)
 RECONCILIATION = "reconciliation.json"
 
 

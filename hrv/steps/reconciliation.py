@@ -7,10 +7,10 @@ from typing import Any
 
 from hrv.analytics import quality
 from hrv.analytics.features import forecast_metric, readings_frame
-from hrv.analytics.reconcile import reconcile
+from hrv.analytics.reconcile import reconcile, reconstructed_stats
 from hrv.steps import readings, registry
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
-from hrv.steps.outputs import RECONCILIATION, registry_paths, utcnow
+from hrv.steps.outputs import RECONCILIATION, RECONSTRUCTED, registry_paths, utcnow
 from hrv.storage.athlete_store import AthleteStore, outputs_dir
 from hrv.storage.files import write_json_atomic
 from hrv.storage.registry import read_registry
@@ -39,10 +39,23 @@ def actual_values(data_dir: Path, athlete: str) -> tuple[str, dict[str, float]]:
     return metric, out
 
 
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    try:
+        with path.open(newline="") as fh:
+            return list(csv.DictReader(fh))
+    except FileNotFoundError:
+        return []
+
+
 def reconcile_athlete(data_dir: Path, athlete: str) -> dict[str, Any]:
     path, _ = registry_paths(data_dir, athlete)
     metric, actuals = actual_values(data_dir, athlete)
     doc = reconcile(athlete, read_registry(path), actuals, metric)
+    rebuilt = reconstructed_stats(read_csv_rows(outputs_dir(data_dir, athlete) / RECONSTRUCTED))
+    doc["n_reconstructed"] = rebuilt["n"]
+    doc["reconstructed"] = rebuilt
     doc["generated_at"] = utcnow().isoformat()
     write_json_atomic(outputs_dir(data_dir, athlete) / RECONCILIATION, doc)
     return doc
@@ -58,6 +71,9 @@ def run(ctx: StepContext) -> StepOutput:
             "bias_ms": doc["bias_ms"],
             "interval_coverage": doc["interval_coverage"],
             "user_guess_mae_ms": doc["user_guess_mae_ms"],
+            "n_reconstructed": doc["n_reconstructed"],
+            "reconstructed_mae_ms": doc["reconstructed"]["mae_ms"],
+            "reconstructed_interval_coverage": doc["reconstructed"]["interval_coverage"],
         },
         checks=[COVERAGE.result(quality.reconciliation_coverage(doc))],
     )
@@ -69,7 +85,9 @@ STEP = Step(
     description="""Registered forecasts scored against the readings that arrived for their mornings.
 
 MAE, bias and interval coverage of the selected model, the baselines and the athlete's own
-guesses, over the last 7, 28 and all days: `reconciliation.json`.""",
+guesses, over the last 7, 28 and all days: `reconciliation.json`. Beside them, apart, the
+reconstructed forecasts (each past evening's forecast re-made out of sample), so an athlete
+who arrives with months of history has numbers on day one (`n_reconstructed`).""",
     deps=(registry.KEY, readings.KEY),
     checks=(COVERAGE,),
 )

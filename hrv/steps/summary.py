@@ -9,13 +9,15 @@ from typing import Any
 import pandas as pd
 
 from hrv.analytics.features import finite_or_none, metric_of
-from hrv.steps import features, model, predictions, reconciliation
+from hrv.steps import features, forecast, model, predictions, reconciliation
 from hrv.steps.graph import Step, StepContext, StepOutput
 from hrv.steps.outputs import (
+    AGENT_FORECAST,
     INTELLIGENCE_CHART,
     INTELLIGENCE_SUMMARY,
     MODEL_PREDICTIONS,
     RECONCILIATION,
+    RECONSTRUCTED,
     TRAINING_METRICS,
     read_features,
     read_json_output,
@@ -23,6 +25,7 @@ from hrv.steps.outputs import (
     selected_prediction,
     utcnow,
 )
+from hrv.steps.reconciliation import read_csv_rows
 from hrv.storage.athlete_store import outputs_dir
 from hrv.storage.files import write_json_atomic
 from hrv.storage.registry import read_registry
@@ -105,7 +108,14 @@ def summarize(data_dir: Path, athlete: str) -> dict[str, Any]:
     from hrv.analytics.chart import render_chart
 
     registry_csv, _ = registry_paths(data_dir, athlete)
-    render_chart(frame, read_registry(registry_csv), athlete, out / INTELLIGENCE_CHART)
+    render_chart(
+        frame,
+        read_registry(registry_csv),
+        athlete,
+        out / INTELLIGENCE_CHART,
+        reconstructed_rows=read_csv_rows(out / RECONSTRUCTED),
+        forecast=read_json_output(data_dir, athlete, AGENT_FORECAST),
+    )
     return doc
 
 
@@ -128,6 +138,6 @@ STEP = Step(
     description="""The athlete at a glance: latest rMSSD, baseline vs normal range, CV, load ratio,
 trend, model skill and reconciliation, plus a chart of the last 120 days
 (`intelligence_summary.json` + `.png`).""",
-    deps=(features.KEY, model.KEY, predictions.KEY, reconciliation.KEY),
+    deps=(features.KEY, model.KEY, predictions.KEY, reconciliation.KEY, forecast.KEY),
     kinds=frozenset({"json", "matplotlib"}),
 )

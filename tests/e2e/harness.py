@@ -133,16 +133,22 @@ def wait_for(
         time.sleep(interval)
 
 
-def runs(instance: dg.DagsterInstance, since: float = 0.0) -> list[dg.DagsterRun]:
+def runs(
+    instance: dg.DagsterInstance, since: float = 0.0, board: bool = False
+) -> list[dg.DagsterRun]:
+    """Runs created since ``since``; the squad board's own refreshes only with ``board``."""
     out = []
     for record in instance.get_run_records():
-        if record.create_timestamp.timestamp() >= since:
-            out.append(record.dagster_run)
+        run = record.dagster_run
+        if record.create_timestamp.timestamp() >= since and (
+            board or run.job_name != "squad_board"
+        ):
+            out.append(run)
     return out
 
 
 def quiet(instance: dg.DagsterInstance) -> bool:
-    return not any(r.status in IN_PROGRESS for r in runs(instance))
+    return not any(r.status in IN_PROGRESS for r in runs(instance, board=True))
 
 
 def materializations(instance: dg.DagsterInstance, run_ids: list[str]) -> set[tuple[str, str]]:

@@ -8,10 +8,13 @@ Apple's ``export_cda.xml``...) are "not HRV data": listed, never alerted.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -217,6 +220,55 @@ def parse_day(value: Any) -> dt.date:
         except ValueError:
             continue
     raise ValueError("expected a date like 2026-11-21")
+
+
+SEQUENCE_PROOF = 7  # consecutive rows a day apart that prove a date order
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
+
+
+def day_parser(values: list[Any]) -> Callable[[Any], dt.date]:
+    """A date parser for a whole column: ``parse_day``, or, for a column written like
+    25-06-20 or 06/25/2020, the one order (day first or month first) that the column
+    itself proves: a first number above 12 somewhere makes it day first, a second one
+    month first; with neither, the order that makes consecutive rows a day apart (at
+    least ``SEQUENCE_PROOF`` times, three times as often as the other order). Two-digit
+    years are 20yy. A column that proves neither stays refused, row by row."""
+    texts = [str(v).strip()[:10] for v in values]
+    matched = [m.groups() for t in texts if (m := _NUMERIC_DATE.match(t))]
+    if not matched or len(matched) < len(texts) / 2:
+        return parse_day
+    first_big = any(int(a) > 12 for a, _, _ in matched)
+    second_big = any(int(b) > 12 for _, b, _ in matched)
+
+    def make(day_first: bool) -> Callable[[Any], dt.date]:
+        def parse(value: Any) -> dt.date:
+            m = _NUMERIC_DATE.match(str(value).strip()[:10])
+            if not m:
+                return parse_day(value)
+            a, b, y = (int(g) for g in m.groups())
+            year = y if y >= 100 else 2000 + y
+            day, month = (a, b) if day_first else (b, a)
+            return dt.date(year, month, day)
+
+        return parse
+
+    if first_big != second_big:
+        return make(day_first=first_big)
+    if first_big:  # both above 12 somewhere: not one date order
+        return parse_day
+
+    def one_day_apart(parse: Callable[[Any], dt.date]) -> int:
+        days = []
+        for t in texts:
+            with contextlib.suppress(ValueError):
+                days.append(parse(t))
+        return sum(abs((b - a).days) == 1 for a, b in itertools.pairwise(days))
+
+    dmy, mdy = one_day_apart(make(True)), one_day_apart(make(False))
+    win, lose = max(dmy, mdy), min(dmy, mdy)
+    if win < SEQUENCE_PROOF or win < 3 * lose:  # too little to prove an order: refuse
+        return parse_day
+    return make(day_first=dmy > mdy)
 
 
 def parse_moment(value: Any) -> dt.datetime:

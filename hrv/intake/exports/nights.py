@@ -4,7 +4,9 @@ Vendors report naps, short and daytime sleeps beside the night (WHOOP cycles who
 is a 31-minute nap at 14:28, Oura ``late_nap`` and ``rest`` periods, Apple's daytime
 samples). A sleep is the night only when it is long enough and not in the daytime:
 
-- at least ``MIN_NIGHT_MINUTES`` asleep (when the export says how long), and
+- at least ``MIN_NIGHT_MINUTES`` asleep (when the export says how long), unless it lies
+  in the night (midpoint between 21:00 and 08:00 local time): a short night after a late
+  party is still that morning's night when nothing longer ends that day, and
 - not a daytime sleep: a sleep of less than ``LONG_SLEEP_MINUTES`` whose midpoint is
   between 11:00 and 19:00 local time. A long sleep in the daytime (a shift worker's, a
   traveller's: 04:30 to 19:15, 11 h asleep) is that day's main sleep.
@@ -23,6 +25,7 @@ from hrv.intake.exports.model import NAP, RMSSD, SHORTER, Collector
 MIN_NIGHT_MINUTES = 120
 LONG_SLEEP_MINUTES = 240
 DAYTIME = (11, 19)  # a shorter sleep whose midpoint falls in these local hours is a nap
+NIGHT_HOURS = (21, 8)  # a sleep under MIN_NIGHT_MINUTES with its midpoint here: a short night
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def nap_detail(night: Night) -> str | None:
     when = ""
     if night.onset and night.wake:
         when = f"{night.onset:%Y-%m-%d %H:%M}-{night.wake:%H:%M}, "
-    if asleep is not None and asleep < MIN_NIGHT_MINUTES:
+    if asleep is not None and asleep < MIN_NIGHT_MINUTES and not _at_night(night):
         return f"{when}{asleep:.0f} min asleep"
     long_sleep = asleep is not None and asleep >= LONG_SLEEP_MINUTES
     if night.onset and night.wake and night.wake > night.onset and not long_sleep:
@@ -52,6 +55,13 @@ def nap_detail(night: Night) -> str | None:
         if DAYTIME[0] <= mid.hour < DAYTIME[1]:
             return f"{night.onset:%Y-%m-%d %H:%M}-{night.wake:%H:%M}, daytime"
     return None
+
+
+def _at_night(night: Night) -> bool:
+    if not (night.onset and night.wake and night.wake > night.onset):
+        return False
+    mid = night.onset + (night.wake - night.onset) / 2
+    return mid.hour >= NIGHT_HOURS[0] or mid.hour < NIGHT_HOURS[1]
 
 
 def keep_nights(nights: list[Night], col: Collector, fieldname: str) -> None:

@@ -3,7 +3,8 @@ exports of HRV4Training, HRV Logger and Elite HRV (one morning measurement a day
 
 The generic CSV may name athletes in an ``athlete`` column and carry ``resting_hr_bpm``;
 it may hold SDNN (``sdnn_ms``) instead of rMSSD. ``,`` or ``;`` separators and decimal
-commas are read (``tabular.py``). Dates are ISO or unambiguous (``parse_day``).
+commas are read (``tabular.py``). Dates are ISO, unambiguous (``parse_day``) or in an
+order the column itself proves (25-06-20: day first; ``day_parser``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hrv.intake.exports.model import (
     SDNN,
     Collector,
     check_athlete,
+    day_parser,
     number,
     parse_day,
 )
@@ -72,6 +74,7 @@ def parse_generic(table: Table, col: Collector) -> None:
     )
     athlete_col, rhr_col = table.column("athlete"), table.column("resting_hr_bpm")
     date_col = table.column("date") or "date"
+    parse = day_parser([rec.get(date_col, "") for _, rec in table.rows])
     seen: dict[tuple[str, dt.date], int] = {}
     for line, rec in table.rows:
         col.result.rows_read += 1
@@ -81,7 +84,7 @@ def parse_generic(table: Table, col: Collector) -> None:
             col.skip(line, "athlete", athlete, problem)
             continue
         try:
-            day = parse_day(rec.get(date_col, ""))
+            day = parse(rec.get(date_col, ""))
         except ValueError:
             col.skip(line, "date", rec.get(date_col), NOT_A_DATE)
             continue

@@ -1,0 +1,1 @@
+"""The coach's side: athletes.yaml, athlete flags, the squad board."""

@@ -17,14 +17,17 @@ def send_morning_briefing(
     store: DataStoreResource,
     settings: SettingsResource,
 ) -> None:
-    """Posts each athlete's forecast, recommendation, normal-range status and flags (stale
-    source, cold start) as one message. Quiet when Slack is not configured."""
+    """Posts each athlete's forecast, recommendation, normal-range status and flags (the
+    athlete flags, stale source, cold start) as one message, with a count of flagged athletes
+    and a link to the squad board, to `SLACK_COACH_CHANNEL` when set. Quiet when Slack is
+    not configured."""
     athletes = list(context.instance.get_dynamic_partitions(ATHLETES_PARTITIONS))
     messages = build_briefing(
         store.path,
         athletes,
         dt.datetime.now(dt.UTC),
         FreshnessSettings.from_settings(settings.get()),
+        board_url=f"{settings.get().webserver_url}/assets/agent/squad_board",
     )
     transport = slack.transport()
     if transport is None:

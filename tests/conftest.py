@@ -32,7 +32,11 @@ class Tree:
 
     def settings(self, **overrides) -> Settings:
         # an idle inbox tick would otherwise keep watching for 4 s (tested on its own)
-        values = {"inbox_poll_seconds": 0.0, **overrides}
+        values = {
+            "inbox_poll_seconds": 0.0,
+            "athletes_file": self.root / "athletes.yaml",
+            **overrides,
+        }
         return Settings(
             inbox_dir=self.inbox, sources_dir=self.sources, data_dir=self.data, **values
         )
@@ -46,6 +50,9 @@ class Tree:
             "HRV_SOURCES_DIR": str(self.sources),
             "HRV_DATA_DIR": str(self.data),
             "HRV_DEFAULT_ATHLETE": "me",
+            "HRV_ATHLETES_FILE": str(self.root / "athletes.yaml"),
+            # tests about something else do not pay for board refreshes (the coach's do)
+            "HRV_BOARD_QUIET_SECONDS": "3600",
         }
 
 

@@ -283,9 +283,17 @@ def test_briefing_lists_each_athlete_with_flags(tree):
     AthleteStore(tree.data, "ann").write_readings(
         [{"date": "2026-11-15", "metric": "rmssd", "value_ms": 50}]
     )
+    (out / "flags.json").write_text(
+        json.dumps({"flags": [{"name": "hrv_low", "label": "HRV below normal", "active": True}]})
+    )
     now = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
-    ((text, blocks),) = build_briefing(tree.data, ["ann", "bob"], now, FreshnessSettings())
+    board = "http://127.0.0.1:3000/assets/agent/squad_board"
+    ((text, blocks),) = build_briefing(
+        tree.data, ["ann", "bob"], now, FreshnessSettings(), board_url=board
+    )
     body = blocks[1]["text"]["text"]
+    assert body.startswith(f"*2 of 2 athletes flagged* · <{board}|squad board>")
+    assert "flags: HRV below normal, stale source" in body
     assert "Morning briefing 2026-11-22" in blocks[0]["text"]["text"] and "2 athletes" in text
     assert "*ann* 2026-11-22: *train_easy* · 48 ms (40-56) · below normal 50-60" in body
     assert "stale source (151 h)" in body
@@ -300,7 +308,8 @@ def test_briefing_splits_a_large_squad():
         FreshnessSettings(),
     )
     assert all(len(blocks) <= 50 for _, blocks in messages)
-    assert sum(b["text"]["text"].count("\n") + 1 for _, bl in messages for b in bl[1:]) == 1000
+    lines = sum(b["text"]["text"].count("\n") + 1 for _, bl in messages for b in bl[1:])
+    assert lines == 1000 + 1  # one per athlete, after the count of flagged athletes
 
 
 # --------------------------------------------------------------------------- the catalogue

@@ -277,3 +277,45 @@ def test_athlete_flags_go_to_the_coachs_channel_and_the_rest_to_the_alerts_chann
         assert "Ann: HRV below normal" in server.delivered()[0]["text"]
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- the sensor
+def test_the_board_sensor_applies_athletes_yaml_and_refuses_a_bad_one(tree, instance):
+    """A changed width re-runs that athlete from its features; a name only refreshes the
+    board; a file that cannot be used is one alert, and fixing it resolves it."""
+    import dagster as dg
+
+    from assets import ATHLETES_PARTITIONS
+    from sensors.board import squad_board_sensor
+
+    roster = tree.root / "athletes.yaml"
+    roster.write_text("athletes:\n  ann: {display_name: Ann}\n")
+    instance.add_dynamic_partitions(ATHLETES_PARTITIONS, ["ann", "bob"])
+    res = tree.resources(board_quiet_seconds=0)
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=res) as ctx:
+            return squad_board_sensor(ctx)
+
+    def jobs(result):
+        return [(r.job_name, r.partition_key) for r in result.run_requests]
+
+    first = tick(None)  # the first tick builds the board, re-runs nobody
+    assert jobs(first) == [("squad_board", None)]
+    roster.write_text("athletes:\n  ann: {display_name: Ann B.}\n")
+    second = tick(first.cursor)
+    assert jobs(second) == [("squad_board", None)]
+    roster.write_text("athletes:\n  ann: {display_name: Ann B., normal_range_width: 0.8}\n")
+    third = tick(second.cursor)
+    assert jobs(third) == [("athlete_assets", "ann")]  # the board waits for ann's run
+    assert third.run_requests[0].tags["hrv/trigger"] == "settings"
+    roster.write_text("athletes:\n  ann: {normal_range_width: wide}\n")
+    fourth = tick(third.cursor)
+    assert not [j for j in jobs(fourth) if j[0] == "athlete_assets"]
+    refused = [a for a in read_alerts(tree.data) if a["kind"] == "rejected_file"]
+    assert len(refused) == 1 and refused[0]["title"].startswith("Refused athletes.yaml")
+    assert "athletes.ann.normal_range_width = 'wide'" in refused[0]["text"]
+    roster.write_text("athletes:\n  ann: {normal_range_width: 0.8}\n")
+    tick(fourth.cursor)
+    statuses = [a["status"] for a in read_alerts(tree.data) if a["kind"] == "rejected_file"]
+    assert statuses == ["firing", "resolved"]

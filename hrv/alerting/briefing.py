@@ -36,6 +36,13 @@ def athlete_line(
         flags.append("no wearable data")
     if fc.get("cold_start"):
         flags.append("cold start")
+    try:
+        flag_doc = json.loads((out / "flags.json").read_text())
+    except (FileNotFoundError, ValueError):
+        flag_doc = {}
+    flags = [
+        f["label"] for f in flag_doc.get("flags", []) if f.get("active") and "label" in f
+    ] + flags
     if not fc:
         return f"*{athlete}*: no forecast yet" + (f" · flags: {', '.join(flags)}" if flags else "")
     rec = fc.get("recommendation", "?")
@@ -56,13 +63,22 @@ def athlete_line(
 
 
 def build_briefing(
-    data_dir: Path, athletes: list[str], now: dt.datetime, settings: FreshnessSettings
+    data_dir: Path,
+    athletes: list[str],
+    now: dt.datetime,
+    settings: FreshnessSettings,
+    board_url: str | None = None,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Slack messages (fallback text, blocks); long squads are split across messages."""
+    """Slack messages (fallback text, blocks); long squads are split across messages. The
+    first line counts the flagged athletes and links to the squad board."""
     lines = [athlete_line(data_dir, a, now, settings) for a in sorted(athletes)]
     title = f"Morning briefing {now.astimezone(settings.tz).date().isoformat()}"
     if not lines:
         lines = ["No athletes yet."]
+    else:
+        flagged = sum(" · flags: " in line for line in lines)
+        board = f" · <{board_url}|squad board>" if board_url else ""
+        lines.insert(0, f"*{flagged} of {len(athletes)} athletes flagged*{board}")
     sections: list[str] = []
     current = ""
     for line in lines:

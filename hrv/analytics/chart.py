@@ -75,7 +75,7 @@ def render_chart(
             rebuilt = _points(reconstructed_rows or [], start, "predicted_ms")
             if rebuilt:
                 d, mid, lo, hi = zip(*rebuilt, strict=True)
-                ax.fill_between(d, lo, hi, color="#f4c7c3", alpha=0.45, lw=0)
+                ax.fill_between(d, lo, hi, color="#f4c7c3", alpha=0.3, lw=0)
                 ax.plot(d, mid, "--", lw=1.2, color="#c0392b", label="forecast, reconstructed")
             latest: dict[str, dict[str, str]] = {}
             for r in registry_rows:
@@ -105,12 +105,14 @@ def render_chart(
                 ax.annotate(
                     f"{day:%d %b}: {forecast['predicted_ms']:.0f} ms, {rec}",
                     xy=(day, forecast["predicted_ms"]),
-                    xytext=(-10, 18),
-                    textcoords="offset points",
+                    xytext=(0.99, 0.96),
+                    textcoords="axes fraction",
                     ha="right",
+                    va="top",
                     fontsize=9,
                     fontweight="bold",
-                    arrowprops={"arrowstyle": "-", "color": "#555"},
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "#999"},
+                    arrowprops={"arrowstyle": "->", "color": "#555"},
                 )
             if forecast and forecast.get("baseline_building"):
                 ax.text(
@@ -128,7 +130,7 @@ def render_chart(
         ax.set_xlabel("morning (date)")
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8, ncol=3)
+        ax.legend(loc="upper left", fontsize=8, ncol=3, framealpha=0.9)
         fig.autofmt_xdate()
         fig.tight_layout()
         buf = io.BytesIO()

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             "\ninside the 80% interval. Day by day: .venv/bin/hrv-sentinel backtest"
         )
         print(
-            f"{'athlete':8s} {'now uses':18s} {'forecast':>9s} {'persist.':>9s} {'7d mean':>9s}"
+            f"{'athlete':8s} {'now uses':20s} {'forecast':>9s} {'persist.':>9s} {'7d mean':>9s}"
             f" {'cover80':>8s}"
         )
         for athlete, r in evaluate(sim).items():
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 return f"{v:{w}.2f}" if v is not None else f"{'-':>{w}s}"
 
             print(
-                f"{athlete:8s} {r['selected']:18s} {f(r['forecast'])}"
+                f"{athlete:8s} {r['selected']:20s} {f(r['forecast'])}"
                 f" {f(r['recent'].get('persistence'))} {f(r['recent'].get('rolling_7d'))}"
                 f" {f(r['coverage'], 8)}"
             )

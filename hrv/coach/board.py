@@ -204,7 +204,8 @@ def build_row(
         mean, sd, b = (
             _f(row_now[c], 6) for c in ("normal_mean_ln", "normal_sd_ln", "baseline_7d_ln")
         )
-        z = _f((b - mean) / sd, 2) if None not in (mean, sd, b) and sd else None
+        if mean is not None and sd and b is not None:
+            z = _f((b - mean) / sd, 2)
     lo = _f(row_now["normal_lo_ms"]) if row_now is not None else None
     hi = _f(row_now["normal_hi_ms"]) if row_now is not None else None
     if last is None:
@@ -289,8 +290,8 @@ def build_board(
 def markdown_table(rows: list[BoardRow], webserver_url: str = "") -> str:
     """The board as the asset's metadata: one line per athlete, a link to its forecast."""
     head = (
-        "| athlete | status | flags | last reading | normal range | 7-day trend | CV | "
-        "forecast | recommendation |\n|---|---|---|---|---|---|---|---|---|"
+        "| athlete | status | recommendation | flags | last reading | normal range | "
+        "7-day trend | CV | forecast |\n|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in rows:
@@ -306,7 +307,7 @@ def markdown_table(rows: list[BoardRow], webserver_url: str = "") -> str:
         )
         flags = ", ".join(r.flags).replace("|", "/") or "-"
         lines.append(
-            f"| [{html.escape(r.name)}]({link}) | **{r.status}** | {flags} | {last} | {normal} "
-            f"| {trend} | {cv} | {fc} | {r.recommendation or '-'} |"
+            f"| [{html.escape(r.name)}]({link}) | **{r.status}** | {r.recommendation or '-'} "
+            f"| {flags} | {last} | {normal} | {trend} | {cv} | {fc} |"
         )
     return "\n".join(lines)

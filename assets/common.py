@@ -50,7 +50,16 @@ def asset_key(step: Step) -> dg.AssetKey:
 
 
 def metadata_value(value: Any) -> Any:
-    """A step's plain metadata value as the UI should show it."""
+    """A step's plain metadata value as the UI should show it. Numbers become text: the UI
+    plots numeric metadata across every materialization of an asset, and for a
+    per-athlete asset that joins different athletes into one meaningless line (the squad
+    board's counts stay numbers: its plot is the squad over time)."""
+    if isinstance(value, bool):
+        return dg.MetadataValue.text("yes" if value else "no")
+    if isinstance(value, int):
+        return dg.MetadataValue.text(str(value))
+    if isinstance(value, float):
+        return dg.MetadataValue.text(f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}")
     if isinstance(value, Markdown):
         return dg.MetadataValue.md(str(value))
     if isinstance(value, Path):

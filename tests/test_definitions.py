@@ -185,3 +185,15 @@ def test_no_import_cycles_between_modules():
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def test_per_athlete_metadata_is_never_plotted_across_athletes():
+    """Numbers in a per-athlete asset's or check's metadata are text, so the UI's Plots tab
+    does not join different athletes into one line."""
+    from assets.common import ui_metadata
+
+    shown = ui_metadata({"mae_ms": 5.4321, "n_days": 120, "cold_start": False, "x": None})
+    assert {k: type(v).__name__ for k, v in shown.items()} == dict.fromkeys(
+        shown, "TextMetadataValue"
+    )
+    assert [v.value for v in shown.values()] == ["5.432", "120", "no", "-"]

@@ -347,3 +347,27 @@ def test_alerts_jsonl_says_slack_only_when_slack_is_configured(tmp_path):
     AlertBook(tmp_path / "b", AlertPolicy(slack_configured=False)).record(alert(), T0)
     assert read_alerts(tmp_path / "a")[0]["delivery"] == "slack"
     assert read_alerts(tmp_path / "b")[0]["delivery"] == "log"
+
+
+def test_a_hostile_file_name_never_becomes_a_mention_or_a_link():
+    """The notification text and the context block are escaped like the body: a file named
+    `<!channel> <@U1> <mailto:x@y|here>.md` pings nobody (issue 15)."""
+    name = "ann/<!channel> <@U1> <mailto:x@y|here> & co.md"
+    alert = catalogue.journal_rejected(name, "ann", ["date: bad"], "abc" * 10)
+    text, blocks = build_message(alert.to_dict(), "2 more <!everyone>", "http://127.0.0.1:3000")
+    def mrkdwn(node):  # what Slack parses (a plain_text header shows text as is)
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                yield node["text"]
+            for value in node.values():
+                yield from mrkdwn(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from mrkdwn(value)
+
+    shown = text + "".join(mrkdwn(blocks))
+    for raw in ("<!channel>", "<@U1>", "<mailto:", "<!everyone>"):
+        assert raw not in shown
+    assert "&lt;!channel&gt;" in text and "&amp; co.md" in text
+    context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    assert "&lt;@U1&gt;" in context

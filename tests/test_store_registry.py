@@ -204,3 +204,22 @@ def test_reconciliation_ignores_implausible_actuals():
         }
     ]
     assert reconcile("ann", rows, {"2026-01-02": 900.0})["n_reconciled"] == 0
+
+
+def test_outputs_are_readable_by_other_users_like_any_file(tmp_path):
+    """Atomic writes go through a temp file (mode 0600); the output gets the mode a plain
+    open() gives (0644 under umask 022), so the host of a container, or another user on a
+    laptop, can read data/outputs (issue 15)."""
+    import os
+    import stat
+
+    from hrv.storage import files
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    files.write_json_atomic(tmp_path / "out" / "agent_forecast.json", {"a": 1})
+    files.write_bytes_atomic(tmp_path / "chart.png", b"png")
+    for p in (tmp_path / "out" / "agent_forecast.json", tmp_path / "chart.png"):
+        assert stat.S_IMODE(p.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    assert stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~files.UMASK
+    assert os.access(tmp_path / "chart.png", os.R_OK)

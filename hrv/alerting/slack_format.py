@@ -26,15 +26,18 @@ def _first_lines(text: str) -> str:
 
 
 def _escape(text: str) -> str:
+    """Slack's escaping for any text from outside (file names, errors): ``<!channel>``,
+    ``<@U123>`` or ``<mailto:...|here>`` in a file name must not become a mention or link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def fallback_text(alert: dict[str, Any], note: str | None = None) -> str:
+    """The top-level text: the phone's notification, so escaped like the blocks."""
     status = "RESOLVED" if alert.get("status") == "resolved" else "FIRING"
     who = f" [{alert['athlete']}]" if alert.get("athlete") else ""
     first = (alert.get("text") or "").strip().splitlines()[:1]
     text = f"[{status}]{who} {alert.get('title')}" + (f": {first[0]}" if first else "")
-    return text + (f" ({note})" if note else "")
+    return _escape(text + (f" ({note})" if note else ""))
 
 
 def build_message(
@@ -67,7 +70,10 @@ def build_message(
                 "text": {"type": "mrkdwn", "text": f"```{_escape(_first_lines(alert['text']))}```"},
             }
         )
-    context = [f"{alert.get('at', '')}", f"fingerprint `{alert.get('fingerprint')}`"]
+    context = [
+        _escape(str(alert.get("at", ""))),
+        f"fingerprint `{_escape(str(alert.get('fingerprint')))}`",
+    ]
     if note:
         context.insert(0, f"*{_escape(note)}*")
     blocks.append(

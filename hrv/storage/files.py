@@ -21,14 +21,27 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once, at import: changing it is not thread-safe
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file, fsync and rename.
 
-    Readers see either the old file or the new one, never a half-written file.
+    Readers see either the old file or the new one, never a half-written file. The file
+    gets the mode a plain ``open()`` would give it (0644 under the usual umask 022), not
+    the temp file's 0600: the user, a coach's other tools or the host of a container can
+    read the outputs.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -352,3 +352,11 @@ def test_content_sha_is_stable_and_content_sensitive():
 )
 def test_ignored_names(name, ignored):
     assert is_ignored_name(name) is ignored
+
+
+@pytest.mark.parametrize(("day", "why"), [("2062-11-21", "in the future"), ("0001-11-21", "before 2000")])
+def test_a_journal_dated_years_off_is_rejected_naming_the_date(day, why):
+    result = parse_journal_bytes("x.md", f"---\ndate: {day}\nsleep_hours: 7\n---\n".encode())
+    assert not result.ok
+    (err,) = result.errors
+    assert err.field == "date" and why in err.message and day in err.message

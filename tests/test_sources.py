@@ -511,3 +511,13 @@ def test_source_file_refuses_symlinks(tmp_path):
     assert "symlink" in parse_source_file(link).errors[0].message
     ok = parse_source_file(real)
     assert ok.ok and ok.sha256 is not None
+
+
+def test_a_typo_in_the_year_is_skipped_not_stored():
+    """2062 and 0001 are typos, not nights: skipped with the row and why (issue 15)."""
+    r = parse("hrv.csv", "date,rmssd_ms\n2026-01-01,50\n2062-01-02,51\n0001-01-03,52\n")
+    assert dates(r) == ["2026-01-01"]
+    assert dict(r.skip_counts) == {"date out of range (a typo in the year?)": 2}
+    (future, past) = r.skipped
+    assert future.row == 3 and "2062-01-02 is in the future" in future.detail
+    assert past.row == 4 and "before 2000" in past.detail

@@ -45,6 +45,20 @@ class TrainingSession(BaseModel):
     rpe: float = Field(ge=0, le=10)
 
 
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+
+def implausible_date(day: dt.date, today: dt.date | None = None) -> str | None:
+    """Why ``day`` cannot be a real journal day or night (a typo in the year: 2062, 0001),
+    or None. Tomorrow is allowed (the squad's clock may be ahead of UTC)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    if day > today + dt.timedelta(days=1):
+        return f"{day.isoformat()} is in the future (today is {today.isoformat()}): a typo?"
+    if day < EARLIEST_DATE:
+        return f"{day.isoformat()} is before {EARLIEST_DATE.year}: a typo?"
+    return None
+
+
 class JournalEntry(BaseModel):
     """One evening journal: the day it describes plus optional self-reports."""
 
@@ -76,6 +90,14 @@ class JournalEntry(BaseModel):
         if isinstance(value, str) and ISO_DATE_RE.match(value.strip()):
             return value.strip()
         raise ValueError("expected an ISO date like 2026-11-21")
+
+    @field_validator("date")
+    @classmethod
+    def _plausible_date(cls, value: dt.date) -> dt.date:
+        problem = implausible_date(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("athlete")
     @classmethod

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hrv.intake.journal import ATHLETE_RE, FILE_FIELD, RESERVED_ATHLETES, FieldError
+from hrv.intake.journal import (
+    ATHLETE_RE,
+    FILE_FIELD,
+    RESERVED_ATHLETES,
+    FieldError,
+    implausible_date,
+)
 
 RMSSD = "rmssd"
 SDNN = "sdnn"
@@ -296,7 +302,12 @@ class Collector:
         rhr: float | None,
         metric: str = RMSSD,
         athlete: str | None = None,
+        row: int | None = None,
     ) -> None:
+        problem = implausible_date(day)
+        if problem:  # a device clock or an edited file off by years: skipped, said why
+            self.skip(row, "date", day.isoformat(), IMPLAUSIBLE_DATE, problem)
+            return
         self.result.readings.append(
             Reading(
                 athlete=athlete or self.athlete,
@@ -319,6 +330,7 @@ NO_HRV = "no HRV measured that night"
 NOT_POSITIVE = "HRV must be positive"
 NOT_A_NUMBER = "not a number"
 NOT_A_DATE = "not a date"
+IMPLAUSIBLE_DATE = "date out of range (a typo in the year?)"
 NAP = "a nap or daytime sleep, not the night"
 SHORTER = "a shorter sleep on the same wake day (the longest one is the night)"
 DUPLICATE = "the same day again (the first one is kept)"

@@ -83,4 +83,4 @@ def keep_nights(nights: list[Night], col: Collector, fieldname: str) -> None:
             best[key] = night
         col.skip(loser.row, fieldname, loser.value, SHORTER, f"{loser.asleep_minutes or 0:.0f} min")
     for (_, day, metric), night in sorted(best.items(), key=lambda kv: (kv[0][1], kv[0][2])):
-        col.add(day, night.value, night.rhr, metric=metric, athlete=night.athlete)
+        col.add(day, night.value, night.rhr, metric=metric, athlete=night.athlete, row=night.row)

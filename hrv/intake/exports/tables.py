@@ -105,7 +105,7 @@ def parse_generic(table: Table, col: Collector) -> None:
             col.skip(line, "date", day.isoformat(), DUPLICATE, f"row {seen[(athlete, day)]}")
             continue
         seen[(athlete, day)] = line
-        col.add(day, value, rhr, metric=metric, athlete=athlete)
+        col.add(day, value, rhr, metric=metric, athlete=athlete, row=line)
 
 
 # --------------------------------------------------------------------------- HRV apps
@@ -189,7 +189,7 @@ def _one_a_day(
         col.skip(line, "date", day.isoformat(), DUPLICATE)
         return
     seen[day] = line
-    col.add(day, value, rhr)
+    col.add(day, value, rhr, row=line)
 
 
 def parse_hrv_logger(table: Table, col: Collector, tz: dt.tzinfo) -> None:

@@ -355,6 +355,7 @@ def test_a_hostile_file_name_never_becomes_a_mention_or_a_link():
     name = "ann/<!channel> <@U1> <mailto:x@y|here> & co.md"
     alert = catalogue.journal_rejected(name, "ann", ["date: bad"], "abc" * 10)
     text, blocks = build_message(alert.to_dict(), "2 more <!everyone>", "http://127.0.0.1:3000")
+
     def mrkdwn(node):  # what Slack parses (a plain_text header shows text as is)
         if isinstance(node, dict):
             if node.get("type") == "mrkdwn":

@@ -46,14 +46,19 @@ class TrainingSession(BaseModel):
 
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_AHEAD_DAYS = 60  # a date further ahead is a typo (2062 for 2026), not a plan
 
 
 def implausible_date(day: dt.date, today: dt.date | None = None) -> str | None:
     """Why ``day`` cannot be a real journal day or night (a typo in the year: 2062, 0001),
-    or None. Tomorrow is allowed (the squad's clock may be ahead of UTC)."""
+    or None. Up to ``LATEST_AHEAD_DAYS`` ahead is allowed (an entry written ahead, a clock
+    or time zone ahead of UTC)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    if day > today + dt.timedelta(days=1):
-        return f"{day.isoformat()} is in the future (today is {today.isoformat()}): a typo?"
+    if day > today + dt.timedelta(days=LATEST_AHEAD_DAYS):
+        return (
+            f"{day.isoformat()} is more than {LATEST_AHEAD_DAYS} days ahead (today is "
+            f"{today.isoformat()}): a typo?"
+        )
     if day < EARLIEST_DATE:
         return f"{day.isoformat()} is before {EARLIEST_DATE.year}: a typo?"
     return None

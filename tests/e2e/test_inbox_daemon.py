@@ -97,7 +97,15 @@ def test_bad_files_are_rejected_with_reasons(live):
     assert "did you mean 'sleep_hours'" in reports["typo.json.error.json"]["errors"][0]["message"]
     assert "symlink" in reports["2026-01-06.md.error.json"]["errors"][0]["message"]
     assert "journal limit" in reports["2026-01-07.md.error.json"]["errors"][0]["message"]
-    alerts = [a for a in read_alerts(tree.data) if a["kind"] == "rejected_file"]
+    alerts = wait_for(  # the alert follows the move by a moment
+        lambda: (
+            (a := [x for x in read_alerts(tree.data) if x["kind"] == "rejected_file"])
+            and len(a) >= 4
+            and a
+        ),
+        30,
+        "four rejected-file alerts",
+    )
     assert len(alerts) == 4 and all(a["status"] == "firing" for a in alerts)
 
 

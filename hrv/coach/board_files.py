@@ -194,7 +194,6 @@ def write_board(
         "rows": [r.to_dict() for r in rows],
     }
     paths = {"json": outputs / BOARD_JSON, "csv": outputs / BOARD_CSV, "html": outputs / BOARD_HTML}
-    write_json_atomic(paths["json"], doc)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=[*COLUMNS, "advice"])
     writer.writeheader()
@@ -206,4 +205,6 @@ def write_board(
         writer.writerow(d)
     write_text_atomic(paths["csv"], buf.getvalue())
     write_text_atomic(paths["html"], render_html(rows, now, counts, roster_problem))
+    # the JSON last: whoever sees a new squad_board.json finds the .csv and .html of it
+    write_json_atomic(paths["json"], doc)
     return paths

@@ -505,3 +505,24 @@ def test_attempts_are_kept_while_the_athlete_has_a_run_in_progress(tmp_path):
     assert waiting.runs == [] and waiting.state["attempts"] == first.state["attempts"]
     again = plan(tmp_path, state=waiting.state)  # the run failed: this is the second try
     assert [r.attempt for r in again.runs] == [2]
+
+
+def test_a_file_name_that_is_not_utf8_no_longer_stops_the_inbox(sensor_env):
+    """`café.md` saved by a Latin-1 tool (bytes caf\\xe9.md) used to fail every tick with
+    "surrogates not allowed", holding up every athlete; it is renamed to caf%E9.md and read
+    with the others (issue 15)."""
+    tree, instance = sensor_env
+    drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"))
+    latin = os.fsencode(str(tree.inbox / "ann")) + b"/caf\xe9.md"
+    with open(latin, "wb") as fh:
+        fh.write(md("2026-01-02").encode())
+    os.utime(latin, (OLD, OLD))
+    drop(tree.inbox / "2026-01-03.md", md("2026-01-03", athlete="bob"))
+    result = tick(instance, tree.resources())
+    files = sorted(
+        f
+        for r in result.run_requests
+        for f in r.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
+    )
+    assert files == ["2026-01-03.md", "ann/2026-01-01.md", "ann/caf%E9.md"]
+    assert sorted(os.listdir(tree.inbox / "ann")) == ["2026-01-01.md", "caf%E9.md"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,14 +111,48 @@ def inbox_fingerprint(inbox: Path) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(out))
 
 
+def utf8_name(path: Path) -> Path:
+    """A file or folder whose name is not valid UTF-8 (``café.md`` saved by a Latin-1
+    tool) is renamed in place to its bytes percent-escaped (``caf%E9.md``), so it can be
+    read, reported and archived like any other file instead of stopping the inbox for
+    everyone. Returns the path to use."""
+    name = path.name
+    try:
+        name.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        pass
+    safe = urllib.parse.quote(os.fsencode(name), safe=" !#$&'()+,;=@[]^_`{}~-.")
+    target = path.with_name(safe)
+    n = 1
+    while target.exists() or target.is_symlink():
+        target = path.with_name(f"{n}-{safe}")
+        n += 1
+    os.rename(path, target)
+    return target
+
+
+def _rename_non_utf8(inbox: Path) -> None:
+    with os.scandir(inbox) as top:
+        names = [Path(e.path) for e in top]
+    for path in names:
+        path = utf8_name(path)
+        if path.is_dir() and not path.is_symlink() and path.name not in (PROCESSED, REJECTED):
+            with os.scandir(path) as sub:
+                for child in [Path(e.path) for e in sub]:
+                    utf8_name(child)
+
+
 def scan_inbox(inbox: Path) -> list[Candidate]:
     """Every file under the inbox except the processed/ and rejected/ archives.
 
     Cost is proportional to the pending files only: the archives are never listed.
+    Names that are not valid UTF-8 are renamed first (``utf8_name``).
     """
     out: list[Candidate] = []
     if not inbox.is_dir():
         return out
+    _rename_non_utf8(inbox)
     with os.scandir(inbox) as top:
         entries = sorted(top, key=lambda e: e.name)
     for entry in entries:

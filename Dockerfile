@@ -9,8 +9,9 @@ ENV PYTHONUNBUFFERED=1 \
     HRV_DATA_DIR=/opt/hrv/data
 
 WORKDIR /opt/hrv/app
-COPY requirements.lock .
-RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
+COPY requirements-runtime.lock .
+# the runtime pins only: no pytest, ruff, mypy, hypothesis or pyinstrument in production
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements-runtime.lock
 
 COPY pyproject.toml definitions.py workspace.yaml ./
 COPY hrv ./hrv

@@ -68,6 +68,7 @@ lock:  ## re-resolve pinned dependencies after editing pyproject.toml (needs uv)
 	$(BIN)/pip install --quiet uv==0.13.8
 	$(BIN)/uv lock
 	$(BIN)/uv export --frozen --format requirements-txt --all-groups --no-emit-project -o requirements.lock
+	$(BIN)/uv export --frozen --format requirements-txt --no-dev --no-emit-project -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

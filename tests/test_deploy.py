@@ -54,7 +54,7 @@ def test_one_image_for_the_code(compose):
     assert all(svc["build"] == "." for svc in app.values())
     assert (ROOT / "Dockerfile").exists()
     docker = (ROOT / "Dockerfile").read_text()
-    assert "--require-hashes" in docker and "requirements.lock" in docker
+    assert "--require-hashes" in docker and "-r requirements-runtime.lock" in docker
     assert "COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in docker
 
 
@@ -145,3 +145,22 @@ def test_commented_run_launchers_are_documented():
     assert "#   class: DockerRunLauncher" in text and "K8sRunLauncher" in text
     readme = (ROOT / "README.md").read_text()
     assert "DockerRunLauncher" in readme and "Helm" in readme
+
+
+def test_the_production_image_installs_runtime_pins_only():
+    """requirements-runtime.lock (the image's) holds no dev tool, and every pin in it is the
+    same as in requirements.lock (make install's), so both come from one resolution."""
+
+    def pins(name):
+        out = {}
+        for line in (ROOT / name).read_text().splitlines():
+            if "==" in line and not line.startswith((" ", "#")):
+                pkg, version = line.split(" ")[0].split("==")
+                out[pkg.lower()] = version
+        return out
+
+    runtime, everything = pins("requirements-runtime.lock"), pins("requirements.lock")
+    for tool in ("pytest", "ruff", "mypy", "hypothesis", "pyinstrument", "pytest-xdist"):
+        assert tool not in runtime and tool in everything, tool
+    assert {"dagster", "dagster-postgres", "pandas", "scikit-learn", "slack-sdk"} <= set(runtime)
+    assert all(everything[p] == v for p, v in runtime.items())

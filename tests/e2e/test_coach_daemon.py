@@ -8,12 +8,11 @@ import datetime as dt
 import json
 import time
 
-import dagster as dg
 import numpy as np
 import pytest
 
-from tests.conftest import Tree
-from tests.e2e.harness import daemon, embedded_home, quiet, runs, wait_for
+from tests.e2e.conftest import live_daemon
+from tests.e2e.harness import quiet, runs, wait_for
 from tests.slack_server import GOOD_TOKEN, FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -24,30 +23,20 @@ STEADY = list(np.round(60 * np.exp(np.random.default_rng(0).normal(0, 0.05, 40))
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     slack = FakeSlack().start()
-    root = tmp_path_factory.mktemp("coach_live")
-    tree = Tree(root)
-    for p in (tree.inbox, tree.sources, tree.data):
-        p.mkdir()
-    roster = root / "athletes.yaml"
-    roster.write_text("athletes:\n  ann: {display_name: Ann Lee, team: Rowing}\n")
-    home = embedded_home(root / "dagster_home")
     env = {
-        **tree.env(),
         "HRV_SOURCES_SETTLE_SECONDS": "1",
         "HRV_BOARD_QUIET_SECONDS": "1",
-        "HRV_ATHLETES_FILE": str(roster),
         "SLACK_BOT_TOKEN": GOOD_TOKEN,
         "SLACK_CHANNEL": "#hrv-alerts",
         "SLACK_COACH_CHANNEL": "#coach",
         "SLACK_API_BASE_URL": slack.api_base_url,
     }
-    proc = daemon(home, env, root / "daemon.log").start()
-    instance = dg.DagsterInstance.from_config(str(home))
     try:
-        yield tree, instance, proc, slack, roster
+        with live_daemon(tmp_path_factory, "coach_live", **env) as (tree, instance, proc):
+            roster = tree.root / "athletes.yaml"  # HRV_ATHLETES_FILE in the test environment
+            roster.write_text("athletes:\n  ann: {display_name: Ann Lee, team: Rowing}\n")
+            yield tree, instance, proc, slack, roster
     finally:
-        proc.stop()
-        instance.dispose()
         slack.stop()
 
 

@@ -9,7 +9,7 @@ export HRV_INBOX_DIR ?= inbox
 export HRV_SOURCES_DIR ?= sources
 export HRV_DATA_DIR ?= data
 
-.PHONY: install run watch demo test test-fast bench bench-forecast lint format lock clean
+.PHONY: install run watch demo test test-fast test-compose bench bench-forecast lint format lock clean
 
 install: $(STAMP)  ## create .venv and install the locked dependencies
 
@@ -29,11 +29,10 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.local.yaml $@
 
-run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000, plus the inbox watcher
+# Ctrl-C, or SIGTERM to make, stops the UI, the daemon and the watcher together (hrv/cli/serve.py)
+run: install $(DAGSTER_HOME)/dagster.yaml  ## Dagster UI + daemon on http://127.0.0.1:3000 (HRV_WEB_PORT), plus the inbox watcher
 	mkdir -p $(HRV_INBOX_DIR) $(HRV_SOURCES_DIR) $(HRV_DATA_DIR)
-	$(BIN)/python -m hrv.cli.watcher & WATCHER=$$!; \
-	trap 'kill $$WATCHER 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	$(BIN)/python -m hrv.cli.serve
 
 watch: install  ## only the inbox watcher: instant accepted/rejected feedback per dropped file
 	$(BIN)/python -m hrv.cli.watcher
@@ -48,6 +47,10 @@ test: install  ## the whole suite (what CI runs): unit, fuzzing, end-to-end, Pos
 
 test-fast: install  ## the fast unit tests (about 20 s)
 	$(BIN)/python -m pytest -n 2 -m "not e2e and not slow"
+
+test-compose: install  ## the compose stack on a real Docker engine (engine, client, base images set up if missing)
+	bash deploy/engine.sh
+	HRV_TEST_COMPOSE=1 $(BIN)/python -m pytest tests/compose -p no:xdist -v
 
 bench: install  ## ours vs the stock design on the real daemon: table + benchmarks/results.json
 	$(BIN)/python -m benchmarks.run

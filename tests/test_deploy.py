@@ -48,23 +48,45 @@ def test_services_and_healthchecks(compose):
     assert "grpc-health-check" in " ".join(services["user_code"]["healthcheck"]["test"])
 
 
-def test_one_image_for_the_code(compose):
+def test_one_image_for_the_code_built_once(compose):
+    """One `build:` (BuildKit/Bake refuse three builds of one tag); the other services use
+    that image and never try to pull it."""
     app = {name: svc for name, svc in compose["services"].items() if name != "postgres"}
     assert {svc["image"] for svc in app.values()} == {"hrv-sentinel:latest"}
-    assert all(svc["build"] == "." for svc in app.values())
-    assert (ROOT / "Dockerfile").exists()
+    built = [name for name, svc in app.items() if "build" in svc]
+    assert built == ["user_code"]
+    assert set(app["user_code"]["build"]["args"]) == {"HRV_UID", "HRV_GID"}
+    assert all(app[name]["pull_policy"] == "never" for name in ("webserver", "daemon"))
     docker = (ROOT / "Dockerfile").read_text()
     assert "--require-hashes" in docker and "-r requirements-runtime.lock" in docker
     assert "COPY dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in docker
 
 
-def test_only_the_webserver_is_published_and_only_on_loopback(compose):
-    for name, svc in compose["services"].items():
-        ports = svc.get("ports", [])
-        if name == "webserver":
-            assert ports == ["127.0.0.1:3000:3000"]
-        else:
-            assert ports == [], f"{name} must not publish ports"
+def test_containers_run_as_a_configurable_non_root_user():
+    docker = (ROOT / "Dockerfile").read_text()
+    assert "ARG HRV_UID=1000" in docker and "ARG HRV_GID=1000" in docker
+    assert docker.rstrip().splitlines()[-2] == "USER ${HRV_UID}:${HRV_GID}"
+    assert env_example()["HRV_UID"] == "1000" and env_example()["HRV_GID"] == "1000"
+
+
+def test_run_logs_live_on_a_volume_the_webserver_shares(compose):
+    """Runs write their stdout/stderr under $DAGSTER_HOME/storage where they execute
+    (user_code); the webserver reads them there for the UI (GraphQL capturedLogs)."""
+    target = "dagster_storage:/opt/dagster/dagster_home/storage"
+    for name in ("user_code", "webserver", "daemon"):
+        svc = compose["services"][name]
+        volumes = svc.get("volumes", compose["x-app"]["volumes"])
+        assert target in volumes, name
+    assert "dagster_storage" in compose["volumes"]
+
+
+def test_no_usable_default_password_and_an_authenticating_healthcheck(compose):
+    assert env_example()["DAGSTER_PG_PASSWORD"] == ""  # so ${...:?} stops `up` until set
+    pg = compose["services"]["postgres"]
+    assert pg["environment"]["POSTGRES_PASSWORD"].endswith(":?set DAGSTER_PG_PASSWORD in .env}")
+    check = " ".join(pg["healthcheck"]["test"])
+    # over the network with the password: pg_isready would not notice a wrong one
+    assert "PGPASSWORD=" in check and "psql -h" in check and "pg_isready" not in check
 
 
 def test_workspace_points_at_the_code_server(compose):
@@ -140,11 +162,29 @@ def test_instance_configs_are_valid_for_dagster(tmp_path, monkeypatch):
             assert type(inst.run_coordinator).__name__ == "QueuedRunCoordinator"
 
 
-def test_commented_run_launchers_are_documented():
-    text = (ROOT / "dagster.yaml").read_text()
-    assert "#   class: DockerRunLauncher" in text and "K8sRunLauncher" in text
+def test_the_docker_runs_override_is_the_root_instance_plus_a_run_launcher(instance_yaml):
+    """deploy/dagster.docker-runs.yaml is dagster.yaml word for word plus the launcher, which
+    passes every setting and PostgreSQL variable through to the run containers."""
+    from hrv.settings import Settings
+
+    text = (ROOT / "deploy" / "dagster.docker-runs.yaml").read_text()
+    assert (ROOT / "dagster.yaml").read_text() in text
+    runs = yaml.safe_load(text)
+    launcher = runs.pop("run_launcher")
+    assert runs == instance_yaml
+    assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
+    config = launcher["config"]
+    assert set(config["env_vars"]) >= PG_VARS | set(Settings.variables())
+    assert config["image"] == "hrv-sentinel:latest" and config["network"] == "hrv_sentinel"
+    override = yaml.safe_load((ROOT / "docker-compose.docker-runs.yml").read_text())
+    name = override["services"]["user_code"]["container_name"]
+    assert config["container_kwargs"]["volumes_from"] == [name]
+    mount = "./deploy/dagster.docker-runs.yaml:/opt/dagster/dagster_home/dagster.yaml:ro"
+    for service in ("user_code", "webserver", "daemon"):
+        assert mount in override["services"][service]["volumes"], service
+    assert "/var/run/docker.sock:/var/run/docker.sock" in override["services"]["daemon"]["volumes"]
     readme = (ROOT / "README.md").read_text()
-    assert "DockerRunLauncher" in readme and "Helm" in readme
+    assert "docker-compose.docker-runs.yml" in readme and "K8sRunLauncher" in readme
 
 
 def test_the_production_image_installs_runtime_pins_only():

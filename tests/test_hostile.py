@@ -150,3 +150,80 @@ def test_xml_external_entities_are_refused(tmp_path):
     )
     r = parse_source_bytes("export.xml", xxe.encode())
     assert not r.ok and "root:" not in json.dumps([e.to_dict() for e in r.errors])
+
+
+def test_editor_working_files_are_ignored_not_rejected(tmp_path):
+    """Emacs's lock file is a symlink (.#x.md -> user@host.pid) and its autosave #x.md#:
+    neither is a journal, neither is rejected with an alert."""
+    (tmp_path / "2026-11-20.md").write_text("---\nmood: 3\n---\n")
+    os.symlink("me@host.1234:1700000000", tmp_path / ".#2026-11-20.md")
+    (tmp_path / "#2026-11-20.md#").write_text("---\nmood: 4\n")
+    (tmp_path / "2026-11-20.md~").write_text("---\nmood: 2\n---\n")
+    by_name = {c.path.name: c for c in scan_inbox(tmp_path)}
+    assert by_name["2026-11-20.md"].problem is None and by_name["2026-11-20.md"].ignored is None
+    for name in (".#2026-11-20.md", "#2026-11-20.md#", "2026-11-20.md~"):
+        assert by_name[name].problem is None and by_name[name].ignored, name
+    assert by_name["#2026-11-20.md#"].ignored == "an editor's autosave file"
+
+
+def test_a_named_pipe_in_sources_is_reported_never_opened(tmp_path):
+    (tmp_path / "bob").mkdir()
+    os.mkfifo(tmp_path / "bob" / "hrv.csv")
+    os.mkfifo(tmp_path / "pipe.json")
+    from hrv.intake.source_folder import NOT_REGULAR, source_files_for
+
+    found = {f.rel: f for f in scan_sources(tmp_path)}
+    assert found["bob/hrv.csv"].problem == NOT_REGULAR
+    assert found["pipe.json"].problem == NOT_REGULAR
+    assert source_files_for(tmp_path, "bob") == []  # a run never opens it (it would block)
+
+
+def test_a_non_utf8_name_in_sources_is_renamed_and_read(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.csv"
+    with open(raw, "wb") as fh:
+        fh.write(b"date,rmssd\n2026-11-20,55\n")
+    (found,) = scan_sources(tmp_path)
+    assert found.rel == "caf%E9.csv" and found.problem is None
+    json.dumps(found.rel).encode("utf-8")  # reportable
+    assert (tmp_path / "caf%E9.csv").read_bytes().startswith(b"date,rmssd")
+
+
+def test_a_json_journal_with_a_key_twice_is_refused_naming_it():
+    result = parse_journal_bytes(
+        "2026-11-20.json", b'{"date": "2026-11-20", "sleep_hours": 7, "sleep_hours": 9}'
+    )
+    assert not result.ok
+    (error,) = result.errors
+    assert error.field == "sleep_hours" and "duplicate key 'sleep_hours'" in error.message
+    assert "7" in error.message and "9" in error.message
+
+
+@pytest.mark.parametrize("ahead", [600.0, 74 * 365 * 86400.0])
+def test_a_file_dated_in_the_future_settles_from_when_it_was_first_seen(tmp_path, ahead):
+    """A clock 10 minutes ahead, or a file restored with a 2100 mtime: read once unchanged
+    for the settle time after it was first seen, not never."""
+    from hrv.planning.inbox_tick import InboxLimits, ParseCache, load_state, plan_tick
+
+    path = tmp_path / "ann" / "2026-11-20.md"
+    path.parent.mkdir()
+    path.write_text("---\nmood: 3\n---\n")
+    now = time.time()
+    os.utime(path, (now + ahead, now + ahead))
+
+    def tick(at, state):
+        return plan_tick(
+            scan_inbox(tmp_path),
+            now=at,
+            state=state,
+            active_athletes=set(),
+            parse=lambda c: parse_candidate(c, "me"),
+            restat=lambda c: (c.path.stat().st_size, c.path.stat().st_mtime_ns),
+            cache=ParseCache(),
+            limits=InboxLimits(settle_seconds=2.0),
+        )
+
+    first = tick(now, load_state(None))
+    assert first.pending["ann/2026-11-20.md"]["reason"].startswith("settling")
+    assert not first.runs
+    later = tick(now + 2.5, json.loads(json.dumps(first.state)))  # through the cursor
+    assert [r.athlete for r in later.runs] == ["ann"]

@@ -302,13 +302,42 @@ def test_identical_content_is_archived_without_a_run(sensor_env):
     AthleteStore(tree.data, "ann").ingest_journal(
         [IncomingEntry(entry, "ann/2026-01-01.md", None)], dt.datetime.now(dt.UTC)
     )
-    drop(tree.inbox / "ann" / "copy.md", md("2026-01-01", mood=3))
-    drop(tree.inbox / "ann" / "changed.md", md("2026-01-01", mood=4))
+    drop(tree.inbox / "ann" / "copy.md", md("2026-01-02", mood=3))
+    drop(tree.inbox / "ann" / "same.md", md("2026-01-01", mood=3))
+    drop(tree.inbox / "ann" / "changed.md", md("2026-01-03", mood=4))
     result = evaluate(tree, instance)
     (run,) = result.run_requests
-    assert run.run_config["ops"]["bronze__journal_entries"]["config"]["files"] == ["ann/changed.md"]
-    assert (tree.inbox / "processed" / "ann" / "copy.md").exists()
-    assert not (tree.inbox / "ann" / "copy.md").exists()
+    files = run.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
+    assert sorted(files) == ["ann/changed.md", "ann/copy.md"]
+    assert (tree.inbox / "processed" / "ann" / "same.md").exists()
+    assert not (tree.inbox / "ann" / "same.md").exists()
+
+
+def test_the_newest_file_of_a_tick_wins_a_day_two_files_offer(sensor_env):
+    """A correction (9 h) and its revert (7 h, newer, equal to what is stored) in one tick:
+    the revert is not archived as a duplicate of the store; both go to the run, newest
+    last, so the day ends as the revert says."""
+    import datetime as dt
+    import os
+
+    from hrv.intake.journal import JournalEntry
+    from hrv.storage.athlete_store import AthleteStore, IncomingEntry
+
+    tree, instance = sensor_env
+    store = AthleteStore(tree.data, "ann")
+    entry = JournalEntry.model_validate({"date": "2026-01-01", "athlete": "ann", "sleep_hours": 7})
+    store.ingest_journal([IncomingEntry(entry, "seed", None)], dt.datetime.now(dt.UTC))
+    correction = tree.inbox / "ann" / "fix.md"
+    revert = tree.inbox / "ann" / "undo.md"
+    drop(correction, md("2026-01-01", sleep_hours=9))
+    drop(revert, md("2026-01-01", sleep_hours=7))
+    now = dt.datetime.now().timestamp()
+    os.utime(correction, (now - 60, now - 60))
+    os.utime(revert, (now - 30, now - 30))
+    (run,) = evaluate(tree, instance).run_requests
+    files = run.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
+    assert sorted(files) == ["ann/fix.md", "ann/undo.md"]
+    assert revert.exists()  # not archived as a "duplicate"
 
 
 def test_settle_wait_is_the_time_until_the_youngest_file_settles(tmp_path):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from hrv.intake.journal import (
     is_ignored_name,
     parse_journal_file,
 )
+from hrv.intake.names import utf8_name
 from hrv.storage.files import move_unique, write_json_atomic
 
 PROCESSED = "processed"
@@ -58,11 +58,21 @@ class Candidate:
         return (self.size, self.mtime_ns)
 
 
+def _ignored_reason(name: str) -> str:
+    if name.startswith("#"):
+        return "an editor's autosave file"
+    return "partial download"
+
+
 def _candidate(path: Path, rel: str, folder: str | None) -> Candidate:
     try:
         st = path.lstat()
     except FileNotFoundError:
         return Candidate(path, rel, folder, 0, 0, ignored="vanished while scanning")
+    # before the symlink test: an editor's lock file (.#x.md) is a symlink, and not ours
+    if is_ignored_name(path.name):
+        reason = HIDDEN if path.name.startswith(".") else _ignored_reason(path.name)
+        return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns, ignored=reason)
     if path.is_symlink():
         return Candidate(
             path,
@@ -72,9 +82,6 @@ def _candidate(path: Path, rel: str, folder: str | None) -> Candidate:
             st.st_mtime_ns,
             problem="symlinks are not read (they can point anywhere): drop the file itself",
         )
-    if is_ignored_name(path.name):
-        reason = HIDDEN if path.name.startswith(".") else "partial download"
-        return Candidate(path, rel, folder, st.st_size, st.st_mtime_ns, ignored=reason)
     if not path.is_file():
         return Candidate(
             path, rel, folder, st.st_size, st.st_mtime_ns, problem="not a regular file"
@@ -109,27 +116,6 @@ def inbox_fingerprint(inbox: Path) -> tuple[tuple[str, int], ...]:
     except OSError:
         return ()
     return tuple(sorted(out))
-
-
-def utf8_name(path: Path) -> Path:
-    """A file or folder whose name is not valid UTF-8 (``café.md`` saved by a Latin-1
-    tool) is renamed in place to its bytes percent-escaped (``caf%E9.md``), so it can be
-    read, reported and archived like any other file instead of stopping the inbox for
-    everyone. Returns the path to use."""
-    name = path.name
-    try:
-        name.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        pass
-    safe = urllib.parse.quote(os.fsencode(name), safe=" !#$&'()+,;=@[]^_`{}~-.")
-    target = path.with_name(safe)
-    n = 1
-    while target.exists() or target.is_symlink():
-        target = path.with_name(f"{n}-{safe}")
-        n += 1
-    os.rename(path, target)
-    return target
 
 
 def _rename_non_utf8(inbox: Path) -> None:

@@ -203,8 +203,14 @@ def suggest(name: str, choices: tuple[str, ...]) -> str | None:
 
 
 def is_ignored_name(name: str) -> bool:
-    """Hidden files and partial downloads are never read as journals."""
-    return name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
+    """Hidden files, partial downloads and editors' working files are never read as
+    journals: Emacs's lock (``.#x.md``, a symlink) and autosave (``#x.md#``) files, vim's
+    swap files (``.x.md.swp``), backups (``x.md~``)."""
+    return (
+        name.startswith(".")
+        or name.endswith(PARTIAL_SUFFIXES)
+        or (name.startswith("#") and name.endswith("#"))
+    )
 
 
 def date_from_filename(name: str) -> str | None:
@@ -322,9 +328,23 @@ def _records_from_loaded(loaded: Any, kind: str) -> list[tuple[int | None, dict[
     raise _FileError(f"{kind} journal must be an object (or a list of objects)", loaded)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            # JSON allows it and keeps the last one silently; a person typed both: ask
+            raise _FileError(
+                f"duplicate key {key!r} (values {out[key]!r} and {value!r}): keep one",
+                value,
+                field=key,
+            )
+        out[key] = value
+    return out
+
+
 def _records_json(text: str) -> list[tuple[int | None, dict[str, Any]]]:
     try:
-        loaded = json.loads(text)
+        loaded = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise _FileError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

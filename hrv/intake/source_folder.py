@@ -8,11 +8,32 @@ default athlete; files under ``sources/<athlete>/`` (any depth) are that athlete
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from hrv.intake.exports import SOURCE_SUFFIXES
 from hrv.intake.journal import ATHLETE_RE, RESERVED_ATHLETES, is_ignored_name
+from hrv.intake.names import utf8_name
+
+NOT_REGULAR = (
+    "not a regular file (a named pipe, socket or device): it would block whoever reads "
+    "it; export to a file"
+)
+
+
+def _utf8(base: Path, name: str) -> str | None:
+    try:
+        return utf8_name(base / name).name
+    except OSError:  # a read-only folder: such a name cannot be read either; skip it
+        return None
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -35,8 +56,11 @@ def scan_sources(root: Path) -> list[SourceFile]:
     if not root.is_dir():
         return out
     for dirpath, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         base = Path(dirpath)
+        # a name that is not valid UTF-8 (a Latin-1 tool's "café.csv") is renamed to its
+        # escaped bytes first: it could not be reported, nor stop the scan for everyone
+        dirs[:] = sorted(filter(None, (_utf8(base, d) for d in dirs if not d.startswith("."))))
+        names = [n for n in (_utf8(base, n) for n in names) if n is not None]
         rel_dir = base.relative_to(root)
         folder = rel_dir.parts[0] if rel_dir.parts else None
         for name in sorted(names):
@@ -50,6 +74,8 @@ def scan_sources(root: Path) -> list[SourceFile]:
             problem = None
             if path.is_symlink():
                 problem = "symlinks are not read (they can point anywhere)"
+            elif not stat.S_ISREG(st.st_mode):
+                problem = NOT_REGULAR
             elif folder is not None and (
                 not ATHLETE_RE.match(folder) or folder in RESERVED_ATHLETES
             ):
@@ -83,6 +109,11 @@ def source_files_for(sources: Path, athlete: str) -> list[tuple[Path, str | None
             for root, dirs, names in os.walk(entry.path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
-                    if not is_ignored_name(name) and Path(name).suffix.lower() in SOURCE_SUFFIXES:
-                        out.append((Path(root) / name, athlete))
+                    path = Path(root) / name
+                    if (
+                        not is_ignored_name(name)
+                        and Path(name).suffix.lower() in SOURCE_SUFFIXES
+                        and _regular(path)
+                    ):
+                        out.append((path, athlete))
     return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,8 @@ from hrv.intake.inbox import HIDDEN, Candidate, parse_candidate
 from hrv.intake.journal import JournalParseResult
 
 CURSOR_VERSION = 1
+# a modification time further ahead than this is a clock problem, not a file being written
+FUTURE_TOLERANCE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ def plan_tick(
     parsed: dict[Candidate, JournalParseResult] = {}
     deadline = clock() + limits.parse_budget_seconds
     live_keys: set[str] = set()
+    future_seen: dict[str, float] = dict(state.get("future", {}))
+    first_seen: dict[str, float] = {}
 
     for c in sorted(candidates, key=lambda c: (c.mtime_ns, c.rel)):
         if c.ignored == HIDDEN:
@@ -171,7 +175,14 @@ def plan_tick(
             else:
                 plan.pending[c.rel] = {"reason": "waiting to be rejected (tick limit)"}
             continue
-        if now - c.mtime_ns / 1e9 < limits.settle_seconds:
+        age = now - c.mtime_ns / 1e9
+        if age < -FUTURE_TOLERANCE_SECONDS:
+            # a clock ahead (a camera, a phone) or a file restored from 2100: its mtime says
+            # nothing about when it was written; count from when this version was first seen
+            key = attempt_key("", c)
+            first_seen[key] = future_seen.get(key, now)
+            age = now - first_seen[key]
+        if age < limits.settle_seconds:
             plan.pending[c.rel] = {"reason": "settling (still being written)"}
             continue
         result = cache.get(c)
@@ -198,13 +209,22 @@ def plan_tick(
 
     known: dict[str, dict[str, str]] = {}
     duplicate_rels: set[str] = set()
+    # a day offered by two files of this tick (a correction and its revert, say) is never
+    # a duplicate: both go to the run, which applies them oldest first, so the newest wins
+    offered = Counter(
+        (e.athlete, e.date.isoformat()) for result in parsed.values() for e in result.entries
+    )
     for c, result in parsed.items():
         if any(a in active_athletes for a in result.athletes):
             continue
         for a in result.athletes:
             if a not in known:
                 known[a] = current_entries(a)
-        if all(known[e.athlete].get(e.date.isoformat()) == e.content_sha() for e in result.entries):
+        if all(
+            known[e.athlete].get(e.date.isoformat()) == e.content_sha()
+            and offered[(e.athlete, e.date.isoformat())] == 1
+            for e in result.entries
+        ):
             plan.duplicates.append(c)
             duplicate_rels.add(c.rel)
     for athlete in list(routed):
@@ -267,5 +287,6 @@ def plan_tick(
         "v": CURSOR_VERSION,
         "attempts": {k: v for k, v in attempts.items() if k in live_keys},
         "stuck": sorted(k for k in stuck_alerted if k in live_keys),
+        **({"future": first_seen} if first_seen else {}),
     }
     return plan

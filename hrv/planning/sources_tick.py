@@ -31,6 +31,7 @@ from hrv.intake.exports import (
 )
 from hrv.intake.journal import FILE_FIELD, FieldError
 from hrv.intake.source_folder import SourceFile
+from hrv.planning.inbox_tick import FUTURE_TOLERANCE_SECONDS
 
 CURSOR_VERSION = 1
 
@@ -48,6 +49,8 @@ class SourceCache:
 
     def __init__(self) -> None:
         self.entries: dict[str, CachedExport] = {}
+        # (rel, size, mtime) -> when first seen, for files whose mtime is in the future
+        self.future_seen: dict[tuple[str, int, int], float] = {}
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def plan_sources_tick(
     stuck: set[str] = set(state.get("stuck", []))
     deadline = clock() + limits.parse_budget_seconds
     present = {f.rel for f in files}
+    cache.future_seen = {k: v for k, v in cache.future_seen.items() if k[0] in present}
     unparsed_athletes: set[str] = set()
 
     for rel in list(cache.entries):  # removed exports: their athletes lose readings
@@ -171,7 +175,12 @@ def plan_sources_tick(
                 rejected[f.rel] = f"problem:{f.signature}"
                 tick.newly_rejected.append(result)
             continue
-        if now - f.mtime_ns / 1e9 < limits.settle_seconds:
+        age = now - f.mtime_ns / 1e9
+        if age < -FUTURE_TOLERANCE_SECONDS:
+            # a clock ahead or a restored file: count from when this version was first seen
+            first = cache.future_seen.setdefault((f.rel, *f.signature), now)
+            age = now - first
+        if age < limits.settle_seconds:
             tick.pending[f.rel] = "settling (still being written)"
             if f.folder_athlete:
                 unparsed_athletes.add(f.folder_athlete)

@@ -1,0 +1,116 @@
+"""Hostile and odd inputs, all at once, against the real daemon: each file concerned gets
+its reason, the rest keep flowing, nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+
+import pytest
+
+from hrv.alerting.book import read_alerts
+from hrv.intake.journal import JournalEntry
+from hrv.intake.source_folder import NOT_REGULAR
+from hrv.storage.athlete_store import AthleteStore, IncomingEntry
+from tests.e2e.conftest import forecast, live_daemon
+from tests.e2e.harness import quiet, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def csv_rows(days: int, end: dt.date, base: float) -> str:
+    rows = ["date,rmssd_ms,resting_hr_bpm"]
+    for k in range(days):
+        day = end - dt.timedelta(days=days - 1 - k)
+        rows.append(f"{day},{base + (k * 7) % 11:.1f},{50 + k % 5}.0")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with live_daemon(
+        tmp_path_factory, "hostile", HRV_INBOX_SETTLE_SECONDS="1", HRV_SOURCES_SETTLE_SECONDS="1"
+    ) as live:
+        yield live
+
+
+def test_hostile_files_get_their_reasons_and_the_rest_flows(live):
+    tree, instance, proc = live
+    today = dt.date.today()
+    day = today - dt.timedelta(days=3)
+
+    # ann's day is stored as 7 h of sleep; a correction (9 h) and its revert (7 h, newer)
+    # arrive in one tick
+    AthleteStore(tree.data, "ann").ingest_journal(
+        [
+            IncomingEntry(
+                JournalEntry.model_validate({"date": day, "athlete": "ann", "sleep_hours": 7}),
+                "seed",
+                None,
+            )
+        ],
+        dt.datetime.now(dt.UTC),
+    )
+    ann = tree.inbox / "ann"
+    ann.mkdir()
+    staged = tree.root / "staged"
+    staged.mkdir()
+    (staged / "fix.md").write_text(f"---\ndate: {day}\nsleep_hours: 9\n---\n")
+    (staged / "undo.md").write_text(f"---\ndate: {day}\nsleep_hours: 7\n---\n")
+    now = time.time()
+    os.utime(staged / "fix.md", (now - 60, now - 60))
+    os.utime(staged / "undo.md", (now - 30, now - 30))
+    # a journal from a clock 10 minutes ahead
+    (staged / f"{today}.md").write_text("---\nmood: 4\nsleep_hours: 8\n---\nclock ahead\n")
+    os.utime(staged / f"{today}.md", (now + 600, now + 600))
+    # an editor at work: Emacs's lock symlink and autosave
+    os.symlink("me@laptop.4242:1700000000", ann / f".#{today}.md")
+    (ann / f"#{today}.md#").write_text("---\nmood: 1\n")
+    # a JSON journal typed with a key twice
+    (staged / "twice.json").write_text(
+        f'{{"date": "{today - dt.timedelta(days=1)}", "sleep_hours": 7, "sleep_hours": 5}}'
+    )
+    for name in ("fix.md", "undo.md", f"{today}.md", "twice.json"):
+        os.rename(staged / name, ann / name)
+
+    # sources: bob's export beside a named pipe; carl's export named by a Latin-1 tool
+    (tree.sources / "bob").mkdir()
+    os.mkfifo(tree.sources / "bob" / "live.csv")
+    (tree.sources / "bob" / "hrv.csv").write_text(csv_rows(40, today, 60.0))
+    (tree.sources / "carl").mkdir()
+    with open(os.fsencode(tree.sources / "carl") + b"/caf\xe9.csv", "wb") as fh:
+        fh.write(csv_rows(40, today, 45.0).encode())
+
+    def done():
+        pending = [p for p in ann.iterdir() if not p.name.startswith(("#", "."))]
+        return not pending and forecast(tree, "bob") and forecast(tree, "carl") and quiet(instance)
+
+    wait_for(done, 240, "every file decided and bob's and carl's forecasts", proc.tail)
+
+    # the newest file of the tick won; both versions are in the audit log
+    versions = [
+        v for v in AthleteStore(tree.data, "ann").journal_versions() if v["date"] == str(day)
+    ]
+    assert [v["entry"]["sleep_hours"] for v in versions] == [7, 9, 7]
+    # the clock-ahead journal was read, once
+    stored = {v["date"]: v for v in AthleteStore(tree.data, "ann").journal_versions()}
+    assert stored[str(today)]["entry"]["sleep_hours"] == 8
+    processed = sorted(p.name for p in (tree.inbox / "processed" / "ann").iterdir())
+    assert processed == sorted(["fix.md", "undo.md", f"{today}.md"])
+    # the duplicate key: rejected, naming the key and both values
+    report = json.loads((tree.inbox / "rejected" / "ann" / "twice.json.error.json").read_text())
+    assert "duplicate key 'sleep_hours'" in json.dumps(report)
+    # the editor's files: left alone, never rejected nor alerted
+    assert (ann / f".#{today}.md").is_symlink() and (ann / f"#{today}.md#").exists()
+    alerts = read_alerts(tree.data)
+    assert not [a for a in alerts if f"{today}.md#" in json.dumps(a) or ".#" in json.dumps(a)]
+    # the pipe: reported with its reason, never opened; bob's readings read beside it
+    status = json.loads((tree.data / "sources_status.json").read_text())
+    assert NOT_REGULAR in json.dumps(status)
+    assert [a for a in alerts if a["kind"] == "rejected_file" and "live.csv" in a["title"]]
+    assert forecast(tree, "bob")["athlete"] == "bob"
+    # the Latin-1 name: renamed to its escaped bytes and read
+    assert (tree.sources / "carl" / "caf%E9.csv").exists()
+    assert len(AthleteStore(tree.data, "carl").readings()) == 40

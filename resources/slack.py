@@ -84,9 +84,25 @@ class SlackTransport:
         try:
             if self.token:
                 return self._post_bot(text, blocks, channel or self.channel)
+            if not (self.webhook_url or "").startswith(("https://", "http://")):
+                return SendOutcome(
+                    False,
+                    permanent=True,
+                    error="SLACK_WEBHOOK_URL is not a URL (expected "
+                    "https://hooks.slack.com/services/…)",
+                )
             return self._post_webhook(text, blocks)
         except Exception as exc:  # network errors, timeouts, malformed answers
-            return SendOutcome(False, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+            return SendOutcome(False, error=self.redact(f"{type(exc).__name__}: {exc}")[:200])
+
+    def redact(self, text: str) -> str:
+        """Errors are logged and kept in the outbox: never with a secret in them."""
+        for secret in (self.webhook_url, self.token):
+            if secret:
+                text = text.replace(secret, "<secret>")
+        if self.webhook_url and "/services/" in self.webhook_url:
+            text = text.replace(self.webhook_url.split("/services/", 1)[1], "<secret>")
+        return text
 
     def _post_bot(
         self, text: str, blocks: list[dict[str, Any]], channel: str | None

@@ -31,7 +31,7 @@ class Recorded:
 
 @dataclass
 class FakeSlack:
-    mode: str = "ok"  # ok | error500 | ratelimit | invalid_auth
+    mode: str = "ok"  # ok | error500 | ratelimit | invalid_auth | not_in_channel | hang
     retry_after: int = 1
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -45,6 +45,15 @@ class FakeSlack:
                 pass
 
             def do_POST(self) -> None:
+                if fake.mode == "hang":  # accepts the connection, never answers in time
+                    with fake.lock:
+                        fake.requests.append(
+                            Recorded(time.time(), self.path, dict(self.headers), {}, 0, False)
+                        )
+                    end = time.time() + 60
+                    while fake.mode == "hang" and time.time() < end:
+                        time.sleep(0.1)
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 ctype = self.headers.get("Content-Type", "")
@@ -112,6 +121,8 @@ class FakeSlack:
         if path == "/api/chat.postMessage":
             if not body.get("channel"):
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
+            if self.mode == "not_in_channel":
+                return 200, {"ok": False, "error": "not_in_channel"}, {}
             return 200, {"ok": True, "channel": body["channel"], "ts": f"{time.time():.6f}"}, {}
         return 404, {"ok": False, "error": "unknown_method"}, {}
 

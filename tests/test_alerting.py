@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 
 import dagster as dg
 import pytest
@@ -158,9 +159,12 @@ def test_outage_429_and_invalid_auth(slack, tmp_path, make):
     t = make(slack)
 
     slack.mode = "error500"
+    n = slack.attempts()
     r = deliver(Outbox(tmp_path), t, now=100.0, status_path=status)
     assert r.sent == 0 and r.queued == 3 and r.errors
-    assert all(m.next_attempt_at > 100 for m in Outbox(tmp_path).pending()[:3])
+    # Slack is failing: one message tried and backed off, the others wait (no hammering)
+    assert slack.attempts() - n == 1
+    assert Outbox(tmp_path).pending()[0].next_attempt_at > 100
 
     slack.mode, slack.retry_after = "ratelimit", 7
     r = deliver(Outbox(tmp_path), t, now=200.0, status_path=status)
@@ -372,3 +376,87 @@ def test_a_hostile_file_name_never_becomes_a_mention_or_a_link():
     assert "&lt;!channel&gt;" in text and "&amp; co.md" in text
     context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
     assert "&lt;@U1&gt;" in context
+
+
+def rejected(i):
+    from hrv.alerting.catalogue import journal_rejected
+
+    return journal_rejected(f"bad-{i:02d}.md", None, ["no closing '---'"], f"{i:064x}")
+
+
+@pytest.mark.parametrize("make", [bot, hook])
+def test_a_flood_of_rejected_files_is_one_message(slack, tmp_path, make):
+    """60 files rejected at once: one Slack message naming the first few and the count of
+    the rest, not 60 notifications; every alert stays in alerts.jsonl."""
+    book = AlertBook(tmp_path)
+    for i in range(60):
+        book.record(rejected(i), T0)
+    book.record(alert(fp="other"), T0)
+    r = deliver(Outbox(tmp_path), make(slack), now=100.0, status_path=tmp_path / "s.json")
+    assert r.grouped == 60 and r.queued == 0
+    (group, other) = slack.delivered()
+    assert group["text"].startswith("[FIRING]") and "60 files rejected" in group["text"]
+    body = json.dumps(group["blocks"])
+    assert "bad-00.md" in body and "bad-04.md" in body and "bad-05.md" not in body
+    assert "55 more suppressed" in body
+    assert "Check c failed" in other["text"]
+    assert len(read_alerts(tmp_path)) == 61
+
+
+def test_not_in_channel_is_rechecked_and_the_queue_resumes_once_fixed(slack, tmp_path):
+    """The bot was not invited: one clear error, no hammering; once someone invites it, the
+    queue resumes on its own within RECHECK_PERMANENT_SECONDS, with no restart and no
+    change of configuration."""
+    from hrv.alerting.delivery import RECHECK_PERMANENT_SECONDS
+
+    book = AlertBook(tmp_path)
+    book.record(alert(fp="x"), T0)
+    book.record(alert(fp="y"), T0)
+    status = tmp_path / "slack_status.json"
+    t = bot(slack)
+    slack.mode = "not_in_channel"
+    r = deliver(Outbox(tmp_path), t, now=1000.0, status_path=status)
+    assert r.config_error == "not_in_channel" and r.queued == 2
+    n = slack.attempts()
+    r = deliver(Outbox(tmp_path), t, now=1000.0 + RECHECK_PERMANENT_SECONDS / 2, status_path=status)
+    assert slack.attempts() == n and r.config_error  # quiet meanwhile
+    slack.mode = "ok"  # the bot is invited
+    r = deliver(Outbox(tmp_path), t, now=1001.0 + RECHECK_PERMANENT_SECONDS, status_path=status)
+    assert r.sent == 2 and r.queued == 0 and not r.config_error
+    assert json.loads(status.read_text()) == {}
+
+
+def test_a_slack_that_never_answers_costs_one_timeout_per_tick(slack, tmp_path):
+    book = AlertBook(tmp_path)
+    for i in range(5):
+        book.record(alert(fp=f"fp{i}"), T0)
+    t = SlackTransport(
+        token=GOOD_TOKEN,
+        channel="#hrv",
+        webhook_url=None,
+        base_url=slack.api_base_url,
+        webserver_url="http://127.0.0.1:3000",
+        timeout=1.0,
+    )
+    slack.mode = "hang"
+    t0 = time.monotonic()
+    r = deliver(Outbox(tmp_path), t, now=100.0, status_path=tmp_path / "s.json")
+    took = time.monotonic() - t0
+    slack.mode = "ok"
+    assert r.sent == 0 and r.queued == 5 and r.errors
+    assert slack.attempts() == 1 and took < 5, took  # not 5 timeouts in a row
+
+
+def test_a_malformed_webhook_url_is_never_written_to_disk(slack, tmp_path):
+    secret = "T0000/B0000/XXXXsecretXXXX"
+    book = AlertBook(tmp_path)
+    book.record(alert(fp="x"), T0)
+    status = tmp_path / "slack_status.json"
+    for url in (
+        f"hooks.slack.com/services/{secret}",
+        f"https://hooks.slack.invalid/services/{secret}",
+    ):
+        r = deliver(Outbox(tmp_path), hook(slack, url=url), now=100.0, status_path=status)
+        assert r.sent == 0 and (r.config_error or r.errors)
+        on_disk = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+        assert secret not in on_disk and "XXXXsecret" not in on_disk

@@ -220,6 +220,28 @@ def export_rejected(rel: str, athlete: str | None, errors: list[str], sha: str |
     )
 
 
+def rejections_grouped(alerts: list[dict[str, Any]], shown: int = 5) -> Alert:
+    """Many files rejected at once (a folder of bad exports, a misconfigured tool): one
+    message naming the first few, instead of one message per file."""
+    alerts = sorted(alerts, key=lambda a: (str(a.get("at", "")), str(a.get("title", ""))))
+    names = [str(a.get("title", "")).removeprefix("Rejected ") for a in alerts]
+    more = len(names) - shown
+    return _alert(
+        "rejected_file",
+        f"group:{alerts[0].get('at', '')}:{len(alerts)}",
+        athlete=None,
+        title=f"{len(alerts)} files rejected",
+        text="\n".join(
+            [
+                *(f"- {n}" for n in names[:shown]),
+                *([f"… and {more} more suppressed"] if more > 0 else []),
+                "Reasons: inbox/rejected/<name>.error.json (journals), "
+                "data/sources_status.json (exports); every alert: data/alerts.jsonl.",
+            ]
+        ),
+    )
+
+
 def journal_stuck(rel: str, athlete: str, attempts: int) -> Alert:
     return _alert(
         "stuck_file",

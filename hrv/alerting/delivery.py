@@ -100,12 +100,15 @@ class DeliveryReport:
     dropped: int = 0
     deferred: int = 0
     queued: int = 0
+    grouped: int = 0
     config_error: str | None = None
     paused_until: float | None = None
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.sent} sent", f"{self.queued} queued"]
+        if self.grouped:
+            parts.append(f"{self.grouped} rejected files in one message")
         if self.dropped:
             parts.append(f"{self.dropped} logged only (Slack not configured)")
         if self.config_error:
@@ -119,6 +122,26 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(600, 2 ** max(0, attempts - 1)))
 
 
+# A configuration Slack refused (a bot not in the channel, a revoked token) is tried again
+# this often, so the queue resumes by itself once someone fixes it in Slack.
+RECHECK_PERMANENT_SECONDS = 600.0
+# From this many files rejected waiting at once, one message lists them.
+GROUP_REJECTIONS_FROM = 6
+# One dispatcher tick spends at most this long talking to Slack.
+TICK_BUDGET_SECONDS = 20.0
+
+
+def _group_rejections(messages: list[OutboxMessage], now: float) -> list[OutboxMessage]:
+    rejected = [
+        m
+        for m in messages
+        if m.next_attempt_at <= now
+        and m.alert.get("kind") == "rejected_file"
+        and m.alert.get("status") == "firing"
+    ]
+    return rejected if len(rejected) >= GROUP_REJECTIONS_FROM else []
+
+
 def deliver(
     outbox: Outbox,
     transport: Transport | None,
@@ -127,6 +150,7 @@ def deliver(
     status_path: Path,
     max_messages: int = 20,
     log: Any = None,
+    clock: Any = None,
 ) -> DeliveryReport:
     """Send due messages in order. Never raises for Slack's answers or a network error.
 
@@ -134,8 +158,16 @@ def deliver(
     - 429: every message waits ``Retry-After`` seconds (Slack's pacing is per workspace);
     - 5xx or a network error: that message backs off 1, 2, 4, ... 600 s;
     - invalid token, unknown channel: one clear error, recorded in the status file; the
-      messages stay queued until the configuration changes.
+      messages stay queued until the configuration changes, or until a retry every
+      ``RECHECK_PERMANENT_SECONDS`` finds it fixed on Slack's side (the bot invited);
+    - many rejected files at once: one message lists them ("N more suppressed");
+    - a Slack that does not answer costs one timeout per tick, not one per message, and a
+      tick stops after ``TICK_BUDGET_SECONDS``.
     """
+    import time as _time
+
+    clock = clock or _time.monotonic
+    started = clock()
     report = DeliveryReport()
     messages = outbox.pending()
     status = _read_json(status_path)
@@ -143,6 +175,7 @@ def deliver(
         transport is not None
         and status.get("config_error")
         and status.get("config_fingerprint") == transport.fingerprint
+        and now - float(status.get("since", 0)) < RECHECK_PERMANENT_SECONDS
     ):
         report.config_error = status["config_error"]
         report.queued = len(messages)
@@ -152,8 +185,23 @@ def deliver(
         report.queued = len(messages)
         return report
     handled = 0
+    grouped = _group_rejections(messages, now) if transport is not None else []
+    if grouped:
+        from hrv.alerting.catalogue import rejections_grouped
+
+        handled += 1
+        outcome = transport.send(  # type: ignore[union-attr]
+            rejections_grouped([m.alert for m in grouped]).to_dict(), None
+        )
+        if outcome.ok:
+            for m in grouped:
+                m.path.unlink(missing_ok=True)
+            report.sent += 1
+            report.grouped = len(grouped)
+            messages = [m for m in messages if m not in grouped]
+        # otherwise the loop below meets the same answer on the first of them
     for msg in messages:
-        if handled >= max_messages:
+        if handled >= max_messages or clock() - started > TICK_BUDGET_SECONDS:
             break
         if transport is None:
             if log is not None:
@@ -199,6 +247,7 @@ def deliver(
         msg.next_attempt_at = now + backoff_seconds(msg.attempts)
         msg.save()
         report.errors.append(outcome.error or "error")
+        break  # Slack is down or not answering: the others wait for the next tick
     if transport is not None and report.sent and status:
         _write_status(status_path, {})
     report.queued = len(outbox.pending())

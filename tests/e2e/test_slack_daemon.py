@@ -190,3 +190,34 @@ def test_alerts_survive_a_daemon_restart_during_an_outage(live):
     time.sleep(6)
     assert len(messages(slack, "broken-x.json")) == 1
     shutil.rmtree(tree.inbox / "rejected", ignore_errors=True)
+
+
+def test_a_flood_of_rejected_files_is_grouped_in_slack(live):
+    """Twenty bad journals dropped at once: a grouped message ("N files rejected ... more
+    suppressed"), not twenty notifications; each file still has its own alert on record."""
+    tree, _instance, proc, slack = live
+    slack.mode = "ok"
+    before = len(slack.delivered())
+    staged = tree.root / "flood"
+    staged.mkdir()
+    for i in range(20):
+        (staged / f"flood-{i:02d}.json").write_text(json.dumps({"date": "2026-01-01", "x": 1}))
+    for path in sorted(staged.iterdir()):
+        path.rename(tree.inbox / path.name)
+    from hrv.alerting.book import read_alerts
+
+    def recorded():
+        return [a for a in read_alerts(tree.data) if "flood-" in a["title"]]
+
+    wait_for(lambda: len(recorded()) == 20, 90, "20 rejected_file alerts on record", proc.tail)
+    wait_for(
+        lambda: not list((tree.data / "alerts_outbox").glob("*.json")),
+        60,
+        "the outbox drained",
+        proc.tail,
+    )
+    sent = slack.delivered()[before:]
+    grouped = [m for m in sent if "files rejected" in m["text"]]
+    single = [m for m in sent if "Rejected journal file flood-" in m["text"]]
+    assert grouped and len(grouped) + len(single) <= 4, [m["text"][:60] for m in sent]
+    assert "more suppressed" in json.dumps(grouped[0]["blocks"])

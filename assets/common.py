@@ -114,6 +114,7 @@ def step_context(
         files=files,
         freshness=FreshnessSettings.from_settings(settings),
         athletes_file=settings.athletes_file.expanduser().resolve(),
+        settle_seconds=settings.inbox_settle_seconds,
     )
 
 

@@ -11,7 +11,7 @@ import dagster as dg
 from alerts.guard import guarded
 from assets import ATHLETES, ATHLETES_PARTITIONS, AthleteRun, athlete_assets_job, squad_update_job
 from hrv.alerting import catalogue
-from hrv.intake.inbox import inbox_fingerprint
+from hrv.intake.inbox import inbox_fingerprint, recheck_archived
 from hrv.planning.inbox_tick import (
     ParseCache,
     RunPlan,
@@ -139,6 +139,9 @@ def inbox_sensor(
             current_entries=lambda athlete: current_entries(store.path, athlete),
         )
 
+    # files archived in the last minutes and written to since: back in the inbox first
+    for rel in recheck_archived(store.path, inbox.path, time.time()):
+        context.log.warning(f"{rel} changed after it was read and archived: reading it again")
     fingerprint = inbox_fingerprint(inbox.path)
     plan = plan_now()
     # Nothing to do: keep watching the folders (one stat each) for a while instead of

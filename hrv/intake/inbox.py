@@ -15,7 +15,9 @@ whose name is not an athlete id are rejected with a reason: nothing is silently 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,3 +292,51 @@ def candidate_for(inbox: Path, rel: str) -> Candidate:
             problem=c.problem or f"folder name '{folder}' is not an athlete id",
         )
     return c
+
+
+# --------------------------------------------------------------------------- late writers
+# A writer that stalls past the settle time and goes on writing after the file was read
+# and archived would put its last rows into inbox/processed/, unread. Every archived file
+# is watched this long: if it changes, it goes back to the inbox and is read again (rows
+# already stored are identical, so only the new ones count).
+WATCH_DIR = "inbox_watch"
+WATCH_SECONDS = 600.0
+
+
+def watch_archived(data_dir: Path, archived: Path, rel: str, size: int, mtime_ns: int) -> None:
+    """Record a file just archived to processed/ with the size and mtime that were read."""
+    import hashlib
+
+    name = hashlib.sha256(str(archived).encode()).hexdigest()[:24] + ".json"
+    body = {"archived": str(archived), "rel": rel, "size": size, "mtime_ns": mtime_ns}
+    write_json_atomic(Path(data_dir) / WATCH_DIR / name, {**body, "at": time.time()})
+
+
+def recheck_archived(data_dir: Path, inbox: Path, now: float) -> list[str]:
+    """Archived files written to since they were read go back to the inbox (returns their
+    inbox paths); watches older than ``WATCH_SECONDS`` end."""
+    folder = Path(data_dir) / WATCH_DIR
+    if not folder.is_dir():
+        return []
+    back: list[str] = []
+    for entry in sorted(folder.glob("*.json")):
+        try:
+            w = json.loads(entry.read_text())
+            archived = Path(w["archived"])
+            st = archived.lstat()
+            changed = (st.st_size, st.st_mtime_ns) != (w["size"], w["mtime_ns"])
+        except FileNotFoundError:  # the user removed it from processed/: nothing to watch
+            entry.unlink(missing_ok=True)
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            entry.unlink(missing_ok=True)
+            continue
+        if changed:
+            if now - st.st_mtime_ns / 1e9 < 1.0:
+                continue  # still being written: next tick
+            moved = move_unique(archived, (inbox / w["rel"]).parent)
+            back.append(moved.relative_to(inbox).as_posix())
+            entry.unlink(missing_ok=True)
+        elif now - float(w.get("at", 0)) > WATCH_SECONDS:
+            entry.unlink(missing_ok=True)
+    return back

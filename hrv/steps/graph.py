@@ -92,6 +92,7 @@ class StepContext:
     files: list[str] | None = None  # the journal step's inbox-relative files (None: scan)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
     athletes_file: Path | None = None  # HRV_ATHLETES_FILE (hrv.coach.roster)
+    settle_seconds: float = 2.0  # HRV_INBOX_SETTLE_SECONDS: younger files are being written
 
     @property
     def athlete_config(self) -> AthleteConfig:

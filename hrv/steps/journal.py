@@ -12,6 +12,7 @@ from hrv.intake import inbox as inbox_files
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
 from hrv.steps.outputs import utcnow
 from hrv.storage.athlete_store import AthleteStore, IncomingEntry, IngestSummary
+from hrv.storage.files import move_unique
 
 KEY = ("bronze", "journal_entries")
 
@@ -40,6 +41,7 @@ class JournalIngestReport:
     rejected_files: dict[str, list[str]] = field(default_factory=dict)
     missing_files: list[str] = field(default_factory=list)
     waiting_for_other_athletes: list[str] = field(default_factory=list)
+    changing_files: list[str] = field(default_factory=list)  # left to be read again
     summary: IngestSummary = field(default_factory=IngestSummary)
 
 
@@ -82,6 +84,14 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
     to_accept: list[tuple[inbox_files.Candidate, list[str], str | None]] = []
     for c in candidates:
         result = inbox_files.parse_candidate(c, ctx.default_athlete)
+        if _being_written(c, now.timestamp(), ctx.settle_seconds) and (
+            not result.ok or _changed(c)
+        ):
+            # re-saved after the sensor looked (a slow copy, an editor saving): what was read
+            # may be half a file; leave it for the sensor, which reads it once it settles
+            report.changing_files.append(c.rel)
+            ctx.log.info(f"{c.rel} changed while it was read: left in the inbox for the next tick")
+            continue
         if not result.ok:
             if ctx.files is not None or _attributable(c, athlete, ctx.default_athlete):
                 inbox_files.reject(ctx.inbox_dir, c, result, now)
@@ -109,11 +119,47 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
             ):
                 report.waiting_for_other_athletes.append(c.rel)
                 continue
+        if _changed(c):
+            # written to after it was read: its new rows were not stored; read it again
+            report.changing_files.append(c.rel)
+            ctx.log.info(f"{c.rel} changed after it was read: left in the inbox to be read again")
+            continue
+        archived = None
         with contextlib.suppress(FileNotFoundError):
             # another athlete's run may have archived this multi-athlete file first
-            inbox_files.accept(ctx.inbox_dir, c)
+            archived = inbox_files.accept(ctx.inbox_dir, c)
+        if archived is not None and _signature(archived) != c.signature:
+            # a writer still had it open and wrote after the move: back to the inbox, so
+            # the bytes archived are always the bytes stored
+            move_unique(archived, c.path.parent)
+            report.changing_files.append(c.rel)
+            ctx.log.warning(f"{c.rel} was written to while archived: back in the inbox")
+            continue
+        if archived is not None:
+            inbox_files.watch_archived(ctx.data_dir, archived, c.rel, c.size, c.mtime_ns)
         report.accepted_files.append(c.rel)
     return report
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _changed(c: inbox_files.Candidate) -> bool:
+    return _signature(c.path) != c.signature
+
+
+def _being_written(c: inbox_files.Candidate, now: float, settle_seconds: float) -> bool:
+    """The sensor hands over files quiet for the settle time; one modified more recently
+    than that (or while it was read) is being written again."""
+    current = _signature(c.path)
+    if current is None:
+        return False
+    return current != c.signature or 0 <= now - current[1] / 1e9 < settle_seconds
 
 
 def run(ctx: StepContext) -> StepOutput:
@@ -137,6 +183,7 @@ def run(ctx: StepContext) -> StepOutput:
             "accepted_files": report.accepted_files,
             "rejected_files": report.rejected_files,
             "missing_files": report.missing_files,
+            "changing_files": report.changing_files,
             "log": store.journal_log_path,
         },
         checks=[

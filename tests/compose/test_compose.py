@@ -331,6 +331,18 @@ def test_a_daemon_killed_mid_burst_comes_back_and_loses_nothing(stack, tmp_path)
 def test_down_and_up_keeps_every_run_and_goes_on(stack, tmp_path):
     """`docker compose down` then `up`: the runs, checks and files are still there, and a
     new journal is processed as before."""
+
+    # between runs (the board refreshes a few seconds after the last athlete run): a run
+    # cut short by `down` is a failed run, which is not what this test is about
+    def idle_for(seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if not stack.settled():
+                return False
+            time.sleep(1)
+        return True
+
+    wait_for(lambda: idle_for(10), 180, "ten seconds without a run", stack.logs)
     before = {r["runId"] for r in stack.runs()}
     forecast = stack.forecast("alice").read_text()
     stack.compose("down", "--timeout", "20")

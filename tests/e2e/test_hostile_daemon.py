@@ -114,3 +114,63 @@ def test_hostile_files_get_their_reasons_and_the_rest_flows(live):
     # the Latin-1 name: renamed to its escaped bytes and read
     assert (tree.sources / "carl" / "caf%E9.csv").exists()
     assert len(AthleteStore(tree.data, "carl").readings()) == 40
+
+
+def test_rows_written_after_the_file_was_archived_are_read_too(live):
+    """A CSV journal whose writer stalls past the settle time: the first rows are read and
+    the file archived; the rows written afterwards land in the archived file. It goes back
+    to the inbox and is read again: the store holds every row, and the archived bytes are
+    the bytes stored."""
+    tree, instance, proc = live
+    days = [dt.date.today() - dt.timedelta(days=10 - i) for i in range(7)]
+    rows = [f"{d},{6 + i % 3},{2 + i % 3}\n" for i, d in enumerate(days)]
+    (tree.inbox / "cleo").mkdir()
+    path = tree.inbox / "cleo" / "history.csv"
+    archived = tree.inbox / "processed" / "cleo" / "history.csv"
+    with path.open("w") as fh:
+        fh.write("date,sleep_hours,stress\n" + "".join(rows[:5]))
+        fh.flush()
+        wait_for(archived.exists, 90, "the first five rows read and the file archived", proc.tail)
+        fh.write("".join(rows[5:]))  # the writer wakes up: into the archived file
+    stored = lambda: {v["date"] for v in AthleteStore(tree.data, "cleo").journal_versions()}  # noqa: E731
+    wait_for(lambda: len(stored()) == 7 and quiet(instance), 120, "all seven rows", proc.tail)
+    assert stored() == {str(d) for d in days}
+    (final,) = list((tree.inbox / "processed" / "cleo").iterdir())
+    assert final.read_text() == "date,sleep_hours,stress\n" + "".join(rows)
+    assert not [p for p in (tree.inbox / "cleo").iterdir()]
+
+
+def test_a_journal_saved_again_slowly_while_its_run_starts_is_not_rejected(live):
+    """An editor re-saves the file (half of it, a pause, the rest) just as its run starts:
+    whatever the run reads, the file is never rejected as half a journal."""
+    tree, instance, proc = live
+    day = dt.date.today() - dt.timedelta(days=1)
+    (tree.inbox / "bea").mkdir()
+    path = tree.inbox / "bea" / f"{day}.md"
+    full = "---\nsleep_hours: 7.5\nmood: 4\nstress: 2\n---\nslow save\n"
+    path.write_text("---\nsleep_hours: 7\n---\n")
+    since = time.time()
+    wait_for(
+        lambda: (
+            any(r.tags.get("athlete") == "bea" for r in instance.get_runs() if r.status is not None)
+            and time.time() > since
+        ),
+        60,
+        "a run for bea",
+        proc.tail,
+    )
+    with path.open("w") as fh:  # the slow save: half, then the rest 4 s later
+        fh.write(full[:20])
+        fh.flush()
+        time.sleep(4)
+        fh.write(full[20:])
+    stored = lambda: {  # noqa: E731
+        v["date"]: v["entry"] for v in AthleteStore(tree.data, "bea").journal_versions()
+    }
+    wait_for(
+        lambda: stored().get(str(day), {}).get("mood") == 4 and quiet(instance),
+        120,
+        "the full journal stored",
+        proc.tail,
+    )
+    assert not (tree.inbox / "rejected" / "bea").exists()

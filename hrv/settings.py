@@ -12,6 +12,7 @@ their values are never shown (``SecretStr``). Slack itself reads them through Da
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,20 @@ class Settings(BaseSettings):
         "flag thresholds",
     )
 
+    web_port: int = Field(
+        default=3000,
+        ge=1,
+        le=65535,
+        validation_alias=_env("HRV_WEB_PORT"),
+        description="the UI's port on 127.0.0.1 (make run, docker compose)",
+    )
+    earliest_date: dt.date = Field(
+        default=dt.date(2000, 1, 1),
+        validation_alias=_env("HRV_EARLIEST_DATE"),
+        description="journal days and readings before this date are refused (a typo in "
+        "the year); days after tomorrow always are",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -192,6 +207,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
+
+    @model_validator(mode="after")
+    def _url_follows_the_port(self) -> Settings:
+        if "webserver_url" not in self.model_fields_set:
+            # a frozen model: set once, here, before anyone reads it
+            object.__setattr__(self, "webserver_url", f"http://127.0.0.1:{self.web_port}")
+        return self
 
     @model_validator(mode="after")
     def _fail_after_warn(self) -> Settings:

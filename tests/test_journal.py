@@ -354,11 +354,36 @@ def test_ignored_names(name, ignored):
     assert is_ignored_name(name) is ignored
 
 
+def _in(days: int) -> str:
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()
+
+
 @pytest.mark.parametrize(
-    ("day", "why"), [("2062-11-21", "days ahead"), ("0001-11-21", "before 2000")]
+    ("day", "why"),
+    [
+        ("2062-11-21", "after tomorrow"),
+        (_in(2), "after tomorrow"),
+        ("0001-11-21", "before 2000-01-01 (HRV_EARLIEST_DATE)"),
+    ],
 )
 def test_a_journal_dated_years_off_is_rejected_naming_the_date(day, why):
     result = parse_journal_bytes("x.md", f"---\ndate: {day}\nsleep_hours: 7\n---\n".encode())
     assert not result.ok
     (err,) = result.errors
     assert err.field == "date" and why in err.message and day in err.message
+
+
+def test_tomorrow_is_the_latest_day_and_the_floor_is_a_setting(monkeypatch):
+    from hrv.settings import load_settings
+
+    ok = parse_journal_bytes("x.md", f"---\ndate: {_in(1)}\nmood: 3\n---\n".encode())
+    assert ok.ok
+    monkeypatch.setenv("HRV_EARLIEST_DATE", "2025-06-01")
+    load_settings.cache_clear()
+    try:
+        old = parse_journal_bytes("x.md", b"---\ndate: 2025-05-31\nmood: 3\n---\n")
+        assert not old.ok and "before 2025-06-01" in old.errors[0].message
+        assert parse_journal_bytes("x.md", b"---\ndate: 2025-06-01\nmood: 3\n---\n").ok
+    finally:
+        monkeypatch.delenv("HRV_EARLIEST_DATE")
+        load_settings.cache_clear()

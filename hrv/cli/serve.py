@@ -22,15 +22,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from hrv.settings import SettingsError, load_settings
+
 STOP_SECONDS = 20.0
 BIN = Path(sys.executable).parent
-
-
-def _port() -> int:
-    raw = os.environ.get("HRV_WEB_PORT") or "3000"
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise SystemExit(f"HRV_WEB_PORT={raw!r}: expected a TCP port, e.g. 3001")
-    return int(raw)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
@@ -53,10 +48,11 @@ def _stop(children: Sequence[tuple[subprocess.Popen, int]]) -> None:
 
 
 def main() -> int:
-    port = _port()
-    env = {**os.environ}
-    if not env.get("DAGSTER_WEBSERVER_URL"):
-        env["DAGSTER_WEBSERVER_URL"] = f"http://127.0.0.1:{port}"
+    try:
+        port = load_settings().web_port  # HRV_WEB_PORT; links in alerts follow it
+    except SettingsError as exc:
+        print(f"hrv-sentinel: {exc}", file=sys.stderr)
+        return 2
     requested: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -65,12 +61,9 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "hrv.cli.watcher"], env=env, start_new_session=True
-    )
+    watcher = subprocess.Popen([sys.executable, "-m", "hrv.cli.watcher"], start_new_session=True)
     dagster = subprocess.Popen(
         [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-        env=env,
         start_new_session=True,
     )
     children = [(dagster, signal.SIGINT), (watcher, signal.SIGTERM)]

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hrv.storage.files import sha256_bytes
 
@@ -45,22 +53,30 @@ class TrainingSession(BaseModel):
     rpe: float = Field(ge=0, le=10)
 
 
-EARLIEST_DATE = dt.date(2000, 1, 1)
-LATEST_AHEAD_DAYS = 60  # a date further ahead is a typo (2062 for 2026), not a plan
+EARLIEST_DATE = dt.date(2000, 1, 1)  # the default of HRV_EARLIEST_DATE
+LATEST_AHEAD_DAYS = 1  # tomorrow at most (an entry written ahead, a time zone ahead of UTC)
+
+
+def earliest_date() -> dt.date:
+    """HRV_EARLIEST_DATE (the settings), or the default when they cannot be read."""
+    from hrv.settings import SettingsError, load_settings
+
+    try:
+        return load_settings().earliest_date
+    except SettingsError:
+        return EARLIEST_DATE
 
 
 def implausible_date(day: dt.date, today: dt.date | None = None) -> str | None:
     """Why ``day`` cannot be a real journal day or night (a typo in the year: 2062, 0001),
-    or None. Up to ``LATEST_AHEAD_DAYS`` ahead is allowed (an entry written ahead, a clock
-    or time zone ahead of UTC)."""
+    or None. Tomorrow at most (UTC; an entry written ahead, a time zone ahead of UTC), and
+    not before HRV_EARLIEST_DATE."""
     today = today or dt.datetime.now(dt.UTC).date()
     if day > today + dt.timedelta(days=LATEST_AHEAD_DAYS):
-        return (
-            f"{day.isoformat()} is more than {LATEST_AHEAD_DAYS} days ahead (today is "
-            f"{today.isoformat()}): a typo?"
-        )
-    if day < EARLIEST_DATE:
-        return f"{day.isoformat()} is before {EARLIEST_DATE.year}: a typo?"
+        return f"{day.isoformat()} is after tomorrow (today is {today.isoformat()}): a typo?"
+    floor = earliest_date()
+    if day < floor:
+        return f"{day.isoformat()} is before {floor.isoformat()} (HRV_EARLIEST_DATE): a typo?"
     return None
 
 
@@ -69,6 +85,9 @@ class JournalEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
+    # a withdrawal: the day is taken out (a typo'd date, a day that was not this athlete's);
+    # first, so that the date's validator knows (a withdrawn day may be any date)
+    withdrawn: bool = False
     date: dt.date
     athlete: str = Field(pattern=ATHLETE_RE.pattern)
     sleep_hours: float | None = Field(default=None, ge=0, le=24)
@@ -84,6 +103,7 @@ class JournalEntry(BaseModel):
     training: list[TrainingSession] = Field(default_factory=list, max_length=20)
     hrv_guess_ms: float | None = Field(default=None, ge=5, le=300)
     notes: str | None = Field(default=None, max_length=MAX_NOTES_CHARS)
+    reason: str | None = Field(default=None, min_length=3, max_length=500)
 
     @field_validator("date", mode="before")
     @classmethod
@@ -98,11 +118,43 @@ class JournalEntry(BaseModel):
 
     @field_validator("date")
     @classmethod
-    def _plausible_date(cls, value: dt.date) -> dt.date:
+    def _plausible_date(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        if info.data.get("withdrawn"):
+            return value  # withdrawing a typo'd day must be possible
         problem = implausible_date(value)
         if problem:
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _withdrawal_is_only_a_withdrawal(self) -> JournalEntry:
+        if not self.withdrawn:
+            if self.reason is not None:
+                raise ValueError("'reason' goes with 'withdrawn: true' only")
+            return self
+        reported = [
+            name
+            for name in type(self).model_fields
+            if name not in ("withdrawn", "date", "athlete", "reason", "notes")
+            and getattr(self, name) not in (None, [])
+        ]
+        if reported:
+            raise ValueError(
+                "a withdrawal carries only date, athlete, reason (and notes), not "
+                + ", ".join(reported)
+            )
+        if not self.reason:
+            raise ValueError("withdrawn: true needs a reason (kept in the audit trail)")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The entry as stored and hashed; a normal entry has no withdrawal fields (so
+        entries stored before they existed keep their hashes)."""
+        out = self.model_dump(mode="json")
+        if not self.withdrawn:
+            out.pop("withdrawn")
+            out.pop("reason")
+        return out
 
     @field_validator("athlete")
     @classmethod
@@ -118,7 +170,7 @@ class JournalEntry(BaseModel):
 
     def content_sha(self) -> str:
         """Hash of the entry's content: identical content means nothing changed."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self.stored(), sort_keys=True, separators=(",", ":"))
         return sha256_bytes(canonical.encode("utf-8"))
 
 

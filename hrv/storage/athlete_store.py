@@ -90,11 +90,12 @@ class AthleteStore:
         return {v["date"]: v["entry_sha"] for v in self.journal_versions()}
 
     def effective_journal(self) -> list[dict[str, Any]]:
-        """The current entry per date (the last version), sorted by date."""
+        """The current entry per date (the last version), sorted by date; a day whose last
+        version is a withdrawal is left out (its history stays in the log)."""
         latest: dict[str, dict[str, Any]] = {}
         for version in self.journal_versions():
             latest[version["date"]] = version["entry"]
-        return [latest[d] for d in sorted(latest)]
+        return [latest[d] for d in sorted(latest) if not latest[d].get("withdrawn")]
 
     def ingest_journal(self, incoming: list[IncomingEntry], now: dt.datetime) -> IngestSummary:
         """Store new and corrected entries durably; identical content is a no-op.
@@ -128,7 +129,7 @@ class AthleteStore:
                 "source_file": item.source_file,
                 "file_sha256": item.file_sha256,
                 "ingested_at": now.isoformat(),
-                "entry": item.entry.model_dump(mode="json"),
+                "entry": item.entry.stored(),
             }
             appended.append(record)
             current[day] = record

@@ -174,3 +174,46 @@ def test_a_journal_saved_again_slowly_while_its_run_starts_is_not_rejected(live)
         proc.tail,
     )
     assert not (tree.inbox / "rejected" / "bea").exists()
+
+
+def test_a_typod_day_already_stored_is_withdrawn_by_a_file_with_its_audit_trail(live):
+    """A day stored with a typo'd year (2062: before dates were bounded, or a true mistake)
+    is withdrawn by dropping a withdrawal for it; the features end at the real last day
+    again, and the log keeps the entry, the withdrawal, who dropped it and why."""
+    tree, instance, proc = live
+    today = dt.date.today()
+    store = AthleteStore(tree.data, "dev")
+    (tree.sources / "dev").mkdir()
+    (tree.sources / "dev" / "hrv.csv").write_text(csv_rows(30, today, 50.0))
+    typo = dt.date(2062, today.month, min(today.day, 28))
+    # stored as an older version would have accepted it (the validator refuses it today)
+    entry = JournalEntry.model_construct(
+        **{
+            **JournalEntry.model_validate({"date": today, "athlete": "dev"}).model_dump(),
+            "date": typo,
+            "sleep_hours": 7.0,
+        }
+    )
+    store.ingest_journal([IncomingEntry(entry, "dev/typo.md", None)], dt.datetime.now(dt.UTC))
+    (tree.inbox / "dev").mkdir()
+    (tree.inbox / "dev" / "withdraw.md").write_text(
+        f"---\ndate: {typo}\nwithdrawn: true\nreason: typo for {today.year}\n---\n"
+    )
+    wait_for(
+        lambda: (
+            (tree.inbox / "processed" / "dev" / "withdraw.md").exists()
+            and store.features_path.exists()
+            and quiet(instance)
+        ),
+        180,
+        "the withdrawal processed and features rebuilt",
+        proc.tail,
+    )
+    assert str(typo) not in {e["date"] for e in store.effective_journal()}
+    last = store.features_path.read_text().strip().splitlines()[-1].split(",")[0]
+    assert last <= str(today + dt.timedelta(days=1)), last
+    (first, withdrawal) = [v for v in store.journal_versions() if v["date"] == str(typo)]
+    assert withdrawal["entry"]["withdrawn"] is True
+    assert withdrawal["entry"]["reason"] == f"typo for {today.year}"
+    assert withdrawal["supersedes"] == first["entry_sha"]
+    assert withdrawal["source_file"] == "dev/withdraw.md" and withdrawal["ingested_at"]

@@ -160,6 +160,19 @@ def inbox_sensor(
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for candidate, result in plan.rejects:
         athlete = candidate.folder_athlete or (result.athletes[0] if result.athletes else None)
+        errors = [str(e) for e in result.errors]
+        if not candidate.path.exists() and not candidate.path.is_symlink():
+            context.log.info(f"{candidate.rel} is gone: nothing to reject")
+            continue
+        # the alert first: a file is never moved away unreported (data/ read-only, disk
+        # full: it stays in the inbox, pending, and is tried again next tick)
+        try:
+            store.record_alert(
+                catalogue.journal_rejected(candidate.rel, athlete, errors, result.sha256)
+            )
+        except OSError as exc:
+            context.log.warning(f"{candidate.rel} stays in the inbox: its alert: {exc}")
+            continue
         try:
             inbox.reject(candidate, result, now)
         except FileNotFoundError:  # a run archived it, or its owner removed it, meanwhile
@@ -168,10 +181,6 @@ def inbox_sensor(
         except OSError as exc:  # unmovable: report, never raise
             context.log.warning(f"could not reject {candidate.rel}: {exc}")
             continue
-        errors = [str(e) for e in result.errors]
-        store.record_alert(
-            catalogue.journal_rejected(candidate.rel, athlete, errors, result.sha256)
-        )
         context.log.info(f"rejected {candidate.rel}: {'; '.join(errors[:3])}")
     for candidate in plan.duplicates:
         try:

@@ -340,3 +340,26 @@ def test_an_apple_only_athlete_gets_baselines_and_a_forecast_in_sdnn_never_mixed
     recon = json.loads((out / RECONCILIATION).read_text())
     assert recon["metric"] == "rmssd" and recon["n_reconciled"] == 0  # not the SDNN forecast
     assert {r["metric"] for r in read_registry(out / PREDICTIONS_REGISTRY)} == {"sdnn", "rmssd"}
+
+
+def test_a_new_athletes_file_deleted_before_its_run_ends_as_no_data_not_a_crash(tree):
+    """The only file of a new athlete is removed between the sensor's request and the run:
+    the run succeeds, says the file was missing, and no step fails on an empty history
+    (it used to fail at gold/intelligence_summary with KeyError 'rmssd_valid')."""
+    from assets import AthleteRun
+
+    with dg.instance_for_test() as inst:
+        selection = AthleteRun("ghost", "inbox", "k").selection()
+        config = {
+            "ops": {"bronze__journal_entries": {"config": {"files": ["ghost/2026-11-20.md"]}}}
+        }
+        result = run(inst, tree, "ghost", selection=selection, config=config)
+        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert result.success and not failed, failed
+        journal = next(
+            m.event_specific_data.materialization
+            for m in result.get_asset_materialization_events()
+            if m.event_specific_data.materialization.asset_key
+            == dg.AssetKey(["bronze", "journal_entries"])
+        )
+        assert journal.metadata["missing_files"].value == ["ghost/2026-11-20.md"]

@@ -10,7 +10,7 @@ import pytest
 
 from assets import AthleteRun
 from hrv.alerting.book import read_alerts
-from hrv.intake.inbox import candidate_for, scan_inbox
+from hrv.intake.inbox import candidate_for, parse_candidate, scan_inbox
 from hrv.intake.journal import parse_journal_bytes
 from hrv.planning.inbox_tick import InboxLimits, ParseCache, load_state, plan_tick
 from sensors.inbox import PARSE_CACHE, inbox_sensor
@@ -555,3 +555,42 @@ def test_a_file_name_that_is_not_utf8_no_longer_stops_the_inbox(sensor_env):
     )
     assert files == ["2026-01-03.md", "ann/2026-01-01.md", "ann/caf%E9.md"]
     assert sorted(os.listdir(tree.inbox / "ann")) == ["2026-01-01.md", "caf%E9.md"]
+
+
+def test_a_rejected_file_is_never_moved_before_its_alert_is_recorded(sensor_env):
+    """data/ unwritable when a bad file arrives (here: alerts.jsonl is a folder, which
+    stops root too): the file stays in the inbox, unmoved; once data/ is writable again the
+    alert is recorded and then the file moves."""
+    from hrv.alerting.book import ALERTS_FILE, read_alerts
+
+    tree, instance = sensor_env
+    (tree.data / ALERTS_FILE).mkdir(parents=True)
+    bad = tree.inbox / "ann" / "bad.md"
+    drop(bad, "---\nmood: 9\n---\n")
+    evaluate(tree, instance)
+    assert bad.exists() and not (tree.inbox / "rejected").exists()
+    (tree.data / ALERTS_FILE).rmdir()
+    evaluate(tree, instance)
+    assert not bad.exists() and (tree.inbox / "rejected" / "ann" / "bad.md").exists()
+    (alert,) = read_alerts(tree.data)
+    assert alert["kind"] == "rejected_file" and "ann/bad.md" in alert["title"]
+
+
+def test_names_at_the_length_limit_are_archived_with_their_reports(tree):
+    """A 255-byte name twice (the second needs a .dup1 name), and a 240-byte name whose
+    report name would pass 255 bytes: each ends in rejected/ with its .error.json."""
+    from hrv.intake.inbox import reject
+
+    long_a = "a" * 252 + ".md"  # 255 bytes
+    long_b = "b" * 237 + ".md"  # 240 bytes: + ".error.json" = 251, + temp suffix > 255
+    for name in (long_a, long_b):
+        drop(tree.inbox / name, "---\nmood: 9\n---\n")
+    for c in scan_inbox(tree.inbox):
+        moved = reject(tree.inbox, c, parse_candidate(c, "me"), dt.datetime.now(dt.UTC))
+        assert moved.with_name(moved.name + ".error.json").exists()
+    drop(tree.inbox / long_a, "---\nmood: 8\n---\n")  # the same name again
+    (c,) = scan_inbox(tree.inbox)
+    moved = reject(tree.inbox, c, parse_candidate(c, "me"), dt.datetime.now(dt.UTC))
+    assert ".dup1" in moved.name and len(moved.name.encode()) <= 255 - len(".error.json")
+    assert moved.with_name(moved.name + ".error.json").exists()
+    assert len(list((tree.inbox / "rejected").iterdir())) == 6

@@ -223,3 +223,42 @@ def test_outputs_are_readable_by_other_users_like_any_file(tmp_path):
         assert stat.S_IMODE(p.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
     assert stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~files.UMASK
     assert os.access(tmp_path / "chart.png", os.R_OK)
+
+
+def test_a_damaged_store_file_is_named_with_its_line_and_what_to_do(tmp_path):
+    """journal_log.jsonl cut mid-line, readings.csv cut mid-row: a clear error naming the
+    file and line (before: a bare JSONDecodeError, and a silent 3 ms reading)."""
+    import datetime as dt
+
+    import pytest
+
+    from hrv.intake.journal import JournalEntry
+    from hrv.storage.athlete_store import AthleteStore, IncomingEntry, StoreDamaged
+
+    store = AthleteStore(tmp_path, "ann")
+    entries = [
+        IncomingEntry(
+            JournalEntry.model_validate({"date": f"2026-01-0{d}", "athlete": "ann", "mood": 3}),
+            "x",
+            None,
+        )
+        for d in (1, 2)
+    ]
+    store.ingest_journal(entries, dt.datetime.now(dt.UTC))
+    store.write_readings(
+        [
+            {"date": "2026-01-01", "metric": "rmssd", "value_ms": 35.5, "source": "a.csv"},
+            {"date": "2026-01-02", "metric": "rmssd", "value_ms": 38.25, "source": "a.csv"},
+        ]
+    )
+    assert len(store.journal_versions()) == 2 and len(store.readings()) == 2
+
+    log = store.journal_log_path.read_text()
+    store.journal_log_path.write_text(log[: len(log) - 40])
+    with pytest.raises(StoreDamaged, match=r"journal_log.jsonl: line 2 is not a whole JSON"):
+        store.journal_versions()
+
+    readings = store.readings_path.read_text()
+    store.readings_path.write_text(readings[: readings.rindex(",3") + 2])  # "...,3" cut
+    with pytest.raises(StoreDamaged, match=r"readings.csv: line 3 is cut short"):
+        store.readings()

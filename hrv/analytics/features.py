@@ -144,7 +144,10 @@ def build_daily_features(
     """
     dates = pd.concat([journal["date"], readings["date"]])
     if dates.empty:
-        return pd.DataFrame(columns=["date", *MODEL_FEATURES, "target_ln", "target_rmssd_ms"])
+        # no day at all (a new athlete whose only file vanished before its run): every
+        # column, no row, so that the steps after this one say "no data" instead of failing
+        one_day = journal_frame([{"date": "2000-01-01", "athlete": "-"}])
+        return build_daily_features(one_day, readings, normal_width).iloc[0:0]
     calendar = pd.date_range(dates.min(), dates.max(), freq="D")
     frame = pd.DataFrame({"date": calendar})
 

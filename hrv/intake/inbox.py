@@ -36,8 +36,9 @@ from hrv.intake.journal import (
     parse_journal_file,
 )
 from hrv.intake.names import utf8_name
-from hrv.storage.files import move_unique, write_json_atomic
+from hrv.storage.files import NAME_MAX, move_unique, write_json_atomic
 
+ERROR_SUFFIX = ".error.json"
 PROCESSED = "processed"
 REJECTED = "rejected"
 HIDDEN = "hidden file"
@@ -251,11 +252,12 @@ def archive_path(inbox: Path, kind: str, rel: str) -> Path:
 def reject(inbox: Path, c: Candidate, result: JournalParseResult, now: dt.datetime) -> Path:
     """Move a rejected file to inbox/rejected/ with ``<name>.error.json`` beside it."""
     dest_dir = archive_path(inbox, REJECTED, c.rel)
-    moved = move_unique(c.path, dest_dir)
+    # room for the "<name>.error.json" beside it
+    moved = move_unique(c.path, dest_dir, max_name_bytes=NAME_MAX - len(ERROR_SUFFIX))
     report = result.error_report(now)
     report["file"] = c.rel
     report["moved_to"] = moved.relative_to(inbox).as_posix()
-    write_json_atomic(moved.with_name(moved.name + ".error.json"), report)
+    write_json_atomic(moved.with_name(moved.name + ERROR_SUFFIX), report)
     return moved
 
 

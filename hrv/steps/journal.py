@@ -84,8 +84,14 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
     to_accept: list[tuple[inbox_files.Candidate, list[str], str | None]] = []
     for c in candidates:
         result = inbox_files.parse_candidate(c, ctx.default_athlete)
-        if _being_written(c, now.timestamp(), ctx.settle_seconds) and (
-            not result.ok or _changed(c)
+        # from the sensor: a file it saw settled; modified since, or so recently, it is
+        # being written again. A run started by hand takes the files as they are.
+        handed_over = ctx.files is not None
+        if (
+            _being_written(c, now.timestamp(), ctx.settle_seconds)
+            and (not result.ok or _changed(c))
+            if handed_over
+            else _changed(c)
         ):
             # re-saved after the sensor looked (a slow copy, an editor saving): what was read
             # may be half a file; leave it for the sensor, which reads it once it settles
@@ -94,11 +100,12 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
             continue
         if not result.ok:
             if ctx.files is not None or _attributable(c, athlete, ctx.default_athlete):
-                inbox_files.reject(ctx.inbox_dir, c, result, now)
                 errors = [str(e) for e in result.errors]
+                # the alert before the move: never a file moved away unreported
+                ctx.raise_alert(catalogue.journal_rejected(c.rel, athlete, errors, result.sha256))
+                inbox_files.reject(ctx.inbox_dir, c, result, now)
                 report.rejected_files[c.rel] = errors
                 ctx.log.warning(f"rejected {c.rel}: " + "; ".join(errors[:3]))
-                ctx.raise_alert(catalogue.journal_rejected(c.rel, athlete, errors, result.sha256))
             continue
         if athlete not in result.athletes:
             continue

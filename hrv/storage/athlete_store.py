@@ -80,9 +80,20 @@ class AthleteStore:
         if not path.exists():
             return []
         out = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out.append(json.loads(line))
+        text = path.read_text(encoding="utf-8")
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problem = f"line {n} is not a whole JSON record ({exc.msg})"
+                raise StoreDamaged(path, problem) from None
+            if not isinstance(record, dict) or not {"date", "entry"} <= set(record):
+                raise StoreDamaged(path, f"line {n} is not a journal version")
+            out.append(record)
+        if text and not text.endswith("\n"):
+            raise StoreDamaged(path, f"line {n} is cut short (no end of line)")
         return out
 
     def current_entry_shas(self) -> dict[str, str]:
@@ -148,8 +159,15 @@ class AthleteStore:
     def readings(self) -> list[dict[str, Any]]:
         if not self.readings_path.exists():
             return []
-        with self.readings_path.open(encoding="utf-8", newline="") as fh:
-            return list(csv.DictReader(fh))
+        text = self.readings_path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            n = text.count("\n") + 1
+            raise StoreDamaged(self.readings_path, f"line {n} is cut short (no end of line)")
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        for n, row in enumerate(rows, start=2):
+            if None in row or None in row.values():  # fewer or more fields than its header
+                raise StoreDamaged(self.readings_path, f"line {n} does not have every column")
+        return rows
 
     def write_readings(self, rows: list[dict[str, Any]]) -> None:
         buf = io.StringIO()
@@ -158,6 +176,21 @@ class AthleteStore:
         for row in sorted(rows, key=lambda r: (r["date"], r["metric"])):
             writer.writerow({k: row.get(k) for k in READING_FIELDS})
         write_text_atomic(self.readings_path, buf.getvalue())
+
+
+class StoreDamaged(ValueError):
+    """A store file that the pipeline wrote whole is not whole any more (a hand edit, a
+    disk that filled up under another tool, a restore gone wrong): say which file and
+    line, and how to recover, instead of a bare parser error."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(
+            f"{path}: {problem}. This file is written whole by hrv-sentinel, so it was "
+            "damaged outside it. Restore it from a backup, or remove the damaged line(s); "
+            "the athlete's files in inbox/processed/ and sources/ can be dropped again to "
+            "rebuild it."
+        )
+        self.path = path
 
 
 def outputs_dir(data_dir: Path, athlete: str) -> Path:

@@ -39,7 +39,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     read the outputs.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a short temp name: ".<255-byte name>.XXXXXXXX.tmp" would be too long to create
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~UMASK)
         with os.fdopen(fd, "wb") as fh:
@@ -95,19 +96,33 @@ def sha256_file(path: Path, limit: int | None = None) -> str:
     return h.hexdigest()
 
 
-def move_unique(src: Path, dest_dir: Path) -> Path:
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, APFS)
+
+
+def fit_name(stem: str, suffix: str, max_bytes: int = NAME_MAX) -> str:
+    """``stem + suffix``, the stem cut (on a character boundary) so the name fits."""
+    room = max_bytes - len(suffix.encode("utf-8", "surrogateescape"))
+    raw = stem.encode("utf-8", "surrogateescape")
+    if len(raw) <= room:
+        return stem + suffix
+    return raw[: max(room, 1)].decode("utf-8", "ignore") + suffix
+
+
+def move_unique(src: Path, dest_dir: Path, max_name_bytes: int = NAME_MAX) -> Path:
     """Move ``src`` into ``dest_dir`` without overwriting: ``a.md``, ``a.dup1.md``, ...
+    Names that would be too long (a 255-byte name and its ``.dup1``) are cut to fit
+    ``max_name_bytes``.
 
     If ``src`` vanished meanwhile (another process moved it), FileNotFoundError is raised
     and no empty folder is left behind.
     """
     created = [p for p in (dest_dir, *dest_dir.parents) if not p.exists()]
     dest_dir.mkdir(parents=True, exist_ok=True)
-    candidate = dest_dir / src.name
+    candidate = dest_dir / fit_name(src.stem, src.suffix, max_name_bytes)
     n = 0
     while candidate.exists() or candidate.is_symlink():
         n += 1
-        candidate = dest_dir / f"{src.stem}.dup{n}{src.suffix}"
+        candidate = dest_dir / fit_name(src.stem, f".dup{n}{src.suffix}", max_name_bytes)
     try:
         os.replace(src, candidate)
     except FileNotFoundError:

@@ -157,13 +157,16 @@ class DropWatcher:
             if any(p.startswith(".") for p in parts):
                 return  # hidden files, including the sensor's own temp files
             if where == "inbox" and parts[0] in (PROCESSED, REJECTED):
-                if (
-                    kind in ("moved", "created")
-                    and path.exists()
-                    and not rel.endswith(".error.json")
-                ):
+                if not path.exists() or rel.endswith(".error.json"):
+                    return
+                if kind == "moved":  # the sensors archive by renaming within the inbox
                     word = "archived" if parts[0] == PROCESSED else "rejected"
                     self.say(f"→ {rel}: {word} by the inbox sensor")
+                elif kind == "created":  # copied or moved in from elsewhere: by a person
+                    self.say(
+                        f"✗ {rel}: not read: inbox/{parts[0]}/ is an archive; move the file "
+                        "into inbox/ (or inbox/<athlete>/) to have it read"
+                    )
                 return
             with self._lock:
                 self._due[(where, rel)] = time.monotonic() + QUIET_SECONDS

@@ -78,7 +78,8 @@ def plan_files(rng: random.Random) -> list[dict]:
                 {
                     "kind": "valid",
                     "athlete": a,
-                    "day": TODAY + dt.timedelta(days=k),
+                    # new days before the history (after tomorrow is refused as a typo)
+                    "day": TODAY - dt.timedelta(days=30 + k),
                     "fields": {"sleep_hours": 7.0, "notes": f"{a} slow {k} " + "x" * 200},
                     "fmt": rng.choice(["md", "json", "yaml"]),
                     "slow": True,
@@ -200,7 +201,8 @@ def test_chaos_500_files_three_daemon_kills_exact_accounting(tmp_path):
             assert len(vs) == expected, (a, day, [v["entry"]["notes"] for v in vs])
             if (a, day) in corrected:
                 assert vs[-1]["entry"]["notes"] == corrected[(a, day)]["notes"]
-            if day > TODAY.isoformat():  # slow writers were read whole, never half-written
+            slow_days = {(TODAY - dt.timedelta(days=30 + k)).isoformat() for k in (1, 2)}
+            if day in slow_days:  # slow writers were read whole, never half-written
                 assert vs[0]["entry"]["notes"].endswith("x" * 200)
         rows = read_registry(tree.outputs(a) / "predictions_registry.csv")
         keys = [(r["made_at"], r["for_date"], r["model"], r["role"]) for r in rows]

@@ -241,7 +241,7 @@ def test_six_athletes_at_once_share_a_squad_and_the_ui_shows_every_check_per_ath
 
 def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
     tree, daemon, port = stack
-    start = dt.date.today() + dt.timedelta(days=1)
+    start = dt.date.today() - dt.timedelta(days=200)  # new days, before the history
     dropped = []
     for k in range(12):
         for athlete in ATHLETES:
@@ -272,7 +272,8 @@ def test_daemon_killed_mid_burst_every_file_processed_exactly_once(stack):
     assert not (tree.inbox / "rejected").exists()
     for athlete in ATHLETES:
         versions = AthleteStore(tree.data, athlete).journal_versions()
-        new = [v for v in versions if v["date"] >= start.isoformat()]
+        last = (start + dt.timedelta(days=11)).isoformat()
+        new = [v for v in versions if start.isoformat() <= v["date"] <= last]
         assert len(new) == 12 and len({v["date"] for v in new}) == 12  # stored once each
         rows = read_registry(tree.outputs(athlete) / "predictions_registry.csv")
         keys = [(r["made_at"], r["for_date"], r["model"], r["role"]) for r in rows]
@@ -302,7 +303,7 @@ def test_postgres_restarted_during_runs_recovers_and_loses_nothing(stack):
             pytest.fail("cannot restart PostgreSQL here (no /etc/postgresql)")
         pytest.skip("PostgreSQL is not a local cluster this test can restart")
     tree, daemon, port = stack
-    start = dt.date.today() + dt.timedelta(days=40)
+    start = dt.date.today() - dt.timedelta(days=300)  # new days, before the history
     dropped = []
     for k in range(10):
         for athlete in ATHLETES:
@@ -332,7 +333,7 @@ def test_postgres_restarted_during_runs_recovers_and_loses_nothing(stack):
         new = [
             v
             for v in AthleteStore(tree.data, athlete).journal_versions()
-            if v["date"] >= start.isoformat()
+            if start.isoformat() <= v["date"] <= (start + dt.timedelta(days=9)).isoformat()
         ]
         assert len(new) == 10 and len({v["date"] for v in new}) == 10
         assert (tree.outputs(athlete) / "agent_forecast.json").exists()

@@ -125,6 +125,14 @@ def test_sensor_archiving_is_reported(watcher):
     next_line(lines, "→ processed/x.md: archived by the inbox sensor")
 
 
+def test_a_file_put_into_the_archive_by_hand_is_told_it_will_not_be_read(watcher):
+    inbox, lines = watcher
+    (inbox / "rejected").mkdir(exist_ok=True)
+    time.sleep(0.3)
+    (inbox / "rejected" / "fixed.md").write_text("---\ndate: 2026-11-20\n---\n")
+    next_line(lines, "✗ rejected/fixed.md: not read: inbox/rejected/ is an archive; move the file")
+
+
 def test_duplicates_corrections_and_every_new_version_get_a_verdict(watcher):
     inbox, lines = watcher
     (inbox / "ann").mkdir()
@@ -152,7 +160,9 @@ def test_a_file_that_will_be_rejected_says_so_once_settled_and_temp_files_are_si
     assert 0.9 <= at - t0 < 3.0  # once settled (1 s here), never "not valid yet"
     # the sensor's temporary error report in the archive is not news
     (inbox / "rejected" / "ann" / ".2026-11-22.md.error.json.abc123.tmp").write_text("{}")
-    (inbox / "rejected" / "ann" / "2026-11-22.md").write_text("x")
+    (inbox / ".2026-11-22.md").write_text("x")  # hidden: no verdict of its own
+    # the sensor archives by renaming within the inbox
+    os.replace(inbox / ".2026-11-22.md", inbox / "rejected" / "ann" / "2026-11-22.md")
     _, line = next_line(lines, "rejected/")
     assert line.endswith("→ rejected/ann/2026-11-22.md: rejected by the inbox sensor")
 

@@ -141,8 +141,8 @@ def test_rows_written_after_the_file_was_archived_are_read_too(live):
 
 
 def test_a_journal_saved_again_slowly_while_its_run_starts_is_not_rejected(live):
-    """An editor re-saves the file (half of it, a pause, the rest) just as its run starts:
-    whatever the run reads, the file is never rejected as half a journal."""
+    """An editor re-saves the file (half of it, a pause, the rest) after its run was
+    requested: whatever the run reads, the file is never rejected as half a journal."""
     tree, instance, proc = live
     day = dt.date.today() - dt.timedelta(days=1)
     (tree.inbox / "bea").mkdir()
@@ -159,10 +159,12 @@ def test_a_journal_saved_again_slowly_while_its_run_starts_is_not_rejected(live)
         "a run for bea",
         proc.tail,
     )
-    with path.open("w") as fh:  # the slow save: half, then the rest 4 s later
+    # the slow save: half, then the rest 0.6 s later. (Shorter than the settle time: a
+    # writer that stalls longer than that fools any settle-time rule, the sensor's too.)
+    with path.open("w") as fh:
         fh.write(full[:20])
         fh.flush()
-        time.sleep(4)
+        time.sleep(0.6)
         fh.write(full[20:])
     stored = lambda: {  # noqa: E731
         v["date"]: v["entry"] for v in AthleteStore(tree.data, "bea").journal_versions()
@@ -217,3 +219,45 @@ def test_a_typod_day_already_stored_is_withdrawn_by_a_file_with_its_audit_trail(
     assert withdrawal["entry"]["reason"] == f"typo for {today.year}"
     assert withdrawal["supersedes"] == first["entry_sha"]
     assert withdrawal["source_file"] == "dev/withdraw.md" and withdrawal["ingested_at"]
+
+
+def test_typos_limits_and_an_unwritable_data_folder_on_the_daemon(live):
+    """On the running daemon: a journal dated 2062 is rejected naming the date; two files
+    with the same 255-byte name both end rejected with their reports; while data/ cannot
+    take the alert (alerts.jsonl is a folder here, which stops root too) a bad file stays
+    in the inbox, and once it can, the alert is recorded and the file moves."""
+    from hrv.alerting.book import ALERTS_FILE
+
+    tree, _instance, proc = live
+    (tree.inbox / "gus").mkdir()
+    typo = tree.inbox / "gus" / "2062-11-20.md"
+    typo.write_text("---\nsleep_hours: 7\n---\n")
+    report = tree.inbox / "rejected" / "gus" / "2062-11-20.md.error.json"
+    wait_for(report.exists, 60, "the 2062 journal rejected", proc.tail)
+    assert "2062-11-20 is after tomorrow" in report.read_text()
+
+    long_name = "n" * 252 + ".md"
+    for k in range(2):
+        (tree.inbox / "gus" / long_name).write_text(f"---\nmood: {8 + k}\n---\n")
+        wait_for(
+            lambda k=k: len(list((tree.inbox / "rejected" / "gus").glob("n*.error.json"))) == k + 1,
+            60,
+            f"long name {k + 1} rejected with its report",
+            proc.tail,
+        )
+
+    alerts = tree.data / ALERTS_FILE
+    kept = alerts.read_bytes() if alerts.exists() else b""
+    alerts.unlink(missing_ok=True)
+    alerts.mkdir()
+    bad = tree.inbox / "gus" / "stress.md"
+    bad.write_text("---\nstress: 11\n---\n")
+    time.sleep(10)  # two inbox ticks at least
+    assert bad.exists()  # not moved away unreported
+    alerts.rmdir()
+    alerts.write_bytes(kept)
+    wait_for(
+        lambda: not bad.exists(), 60, "the bad file rejected once data/ is writable", proc.tail
+    )
+    assert [a for a in read_alerts(tree.data) if "gus/stress.md" in a["title"]]
+    assert (tree.inbox / "rejected" / "gus" / "stress.md.error.json").exists()

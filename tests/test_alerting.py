@@ -51,13 +51,14 @@ def slack():
     server.stop()
 
 
-def bot(server, token=GOOD_TOKEN, channel="#hrv"):
+def bot(server, token=GOOD_TOKEN, channel="#hrv", timeout=10.0):
     return SlackTransport(
         token=token,
         channel=channel,
         webhook_url=None,
         base_url=server.api_base_url,
         webserver_url="http://127.0.0.1:3000",
+        timeout=timeout,
     )
 
 
@@ -430,14 +431,7 @@ def test_a_slack_that_never_answers_costs_one_timeout_per_tick(slack, tmp_path):
     book = AlertBook(tmp_path)
     for i in range(5):
         book.record(alert(fp=f"fp{i}"), T0)
-    t = SlackTransport(
-        token=GOOD_TOKEN,
-        channel="#hrv",
-        webhook_url=None,
-        base_url=slack.api_base_url,
-        webserver_url="http://127.0.0.1:3000",
-        timeout=1.0,
-    )
+    t = bot(slack, timeout=1.0)
     slack.mode = "hang"
     t0 = time.monotonic()
     r = deliver(Outbox(tmp_path), t, now=100.0, status_path=tmp_path / "s.json")

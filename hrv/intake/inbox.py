@@ -305,13 +305,21 @@ WATCH_DIR = "inbox_watch"
 WATCH_SECONDS = 600.0
 
 
-def watch_archived(data_dir: Path, archived: Path, rel: str, size: int, mtime_ns: int) -> None:
-    """Record a file just archived to processed/ with the size and mtime that were read."""
+def watch_archived(data_dir: Path, files: list[tuple[Path, str, int, int]]) -> None:
+    """Record the files a run just archived to processed/, with the size and mtime that
+    were read: (archived path, inbox path, size, mtime_ns). One file per run, so a tick
+    reads as many small files as there were recent runs, not archived files."""
+    if not files:
+        return
     import hashlib
 
-    name = hashlib.sha256(str(archived).encode()).hexdigest()[:24] + ".json"
-    body = {"archived": str(archived), "rel": rel, "size": size, "mtime_ns": mtime_ns}
-    write_json_atomic(Path(data_dir) / WATCH_DIR / name, {**body, "at": time.time()})
+    entries = [
+        {"archived": str(a), "rel": rel, "size": size, "mtime_ns": mtime}
+        for a, rel, size, mtime in files
+    ]
+    name = hashlib.sha256(str(files[0][0]).encode()).hexdigest()[:16]
+    path = Path(data_dir) / WATCH_DIR / f"{time.time_ns()}-{name}.json"
+    write_json_atomic(path, {"at": time.time(), "files": entries})
 
 
 def recheck_archived(data_dir: Path, inbox: Path, now: float) -> list[str]:
@@ -321,24 +329,33 @@ def recheck_archived(data_dir: Path, inbox: Path, now: float) -> list[str]:
     if not folder.is_dir():
         return []
     back: list[str] = []
-    for entry in sorted(folder.glob("*.json")):
+    for watch in sorted(folder.glob("*.json")):
         try:
-            w = json.loads(entry.read_text())
-            archived = Path(w["archived"])
-            st = archived.lstat()
-            changed = (st.st_size, st.st_mtime_ns) != (w["size"], w["mtime_ns"])
-        except FileNotFoundError:  # the user removed it from processed/: nothing to watch
-            entry.unlink(missing_ok=True)
-            continue
+            body = json.loads(watch.read_text())
+            at, entries = float(body["at"]), list(body["files"])
         except (OSError, ValueError, KeyError, TypeError):
-            entry.unlink(missing_ok=True)
+            watch.unlink(missing_ok=True)
             continue
-        if changed:
-            if now - st.st_mtime_ns / 1e9 < 1.0:
-                continue  # still being written: next tick
-            moved = move_unique(archived, (inbox / w["rel"]).parent)
-            back.append(moved.relative_to(inbox).as_posix())
-            entry.unlink(missing_ok=True)
-        elif now - float(w.get("at", 0)) > WATCH_SECONDS:
-            entry.unlink(missing_ok=True)
+        if now - at > WATCH_SECONDS:
+            watch.unlink(missing_ok=True)
+            continue
+        keep = []
+        for w in entries:
+            try:
+                archived = Path(w["archived"])
+                st = archived.lstat()
+                changed = (st.st_size, st.st_mtime_ns) != (w["size"], w["mtime_ns"])
+            except (OSError, KeyError, TypeError):  # removed from processed/: not watched
+                continue
+            if not changed:
+                keep.append(w)
+            elif now - st.st_mtime_ns / 1e9 < 1.0:
+                keep.append(w)  # still being written: next tick
+            else:
+                moved = move_unique(archived, (inbox / w["rel"]).parent)
+                back.append(moved.relative_to(inbox).as_posix())
+        if not keep:
+            watch.unlink(missing_ok=True)
+        elif len(keep) != len(entries):
+            write_json_atomic(watch, {"at": at, "files": keep})
     return back

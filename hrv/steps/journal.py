@@ -115,6 +115,7 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
         to_accept.append((c, result.athletes, result.sha256))
 
     report.summary = store.ingest_journal(incoming, now)
+    watched: list[tuple[Path, str, int, int]] = []
     for c, athletes, sha in to_accept:
         if athletes != [athlete] and sha:
             marker = _ingested_marker(store, sha)
@@ -143,8 +144,9 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
             ctx.log.warning(f"{c.rel} was written to while archived: back in the inbox")
             continue
         if archived is not None:
-            inbox_files.watch_archived(ctx.data_dir, archived, c.rel, c.size, c.mtime_ns)
+            watched.append((archived, c.rel, c.size, c.mtime_ns))
         report.accepted_files.append(c.rel)
+    inbox_files.watch_archived(ctx.data_dir, watched)  # one small file per run
     return report
 
 

@@ -11,7 +11,8 @@ import dagster as dg
 from alerts.guard import guarded
 from assets import ATHLETES, ATHLETES_PARTITIONS, AthleteRun, athlete_assets_job, squad_update_job
 from hrv.alerting import catalogue
-from hrv.intake.inbox import inbox_fingerprint, recheck_archived
+from hrv.intake.inbox import inbox_fingerprint
+from hrv.intake.late_writers import recheck_archived
 from hrv.planning.inbox_tick import (
     ParseCache,
     RunPlan,

@@ -9,6 +9,7 @@ from pathlib import Path
 from hrv.alerting import catalogue
 from hrv.analytics import quality
 from hrv.intake import inbox as inbox_files
+from hrv.intake.late_writers import watch_archived
 from hrv.steps.graph import CheckDef, Step, StepContext, StepOutput
 from hrv.steps.outputs import utcnow
 from hrv.storage.athlete_store import AthleteStore, IncomingEntry, IngestSummary
@@ -146,7 +147,7 @@ def ingest_journals(ctx: StepContext) -> JournalIngestReport:
         if archived is not None:
             watched.append((archived, c.rel, c.size, c.mtime_ns))
         report.accepted_files.append(c.rel)
-    inbox_files.watch_archived(ctx.data_dir, watched)  # one small file per run
+    watch_archived(ctx.data_dir, watched)  # one small file per run
     return report
 
 

@@ -13,7 +13,13 @@ from hrv.alerting import catalogue
 from hrv.alerting.book import AlertBook, AlertPolicy, read_alerts
 from hrv.alerting.briefing import build_briefing
 from hrv.alerting.catalogue import Alert
-from hrv.alerting.delivery import Outbox, deliver
+from hrv.alerting.delivery import (
+    GROUP_REJECTIONS_FROM,
+    REJECTIONS_MAX_WAIT_SECONDS,
+    REJECTIONS_QUIET_SECONDS,
+    Outbox,
+    deliver,
+)
 from hrv.alerting.slack_format import build_message
 from hrv.intake.freshness import FreshnessSettings
 from hrv.settings import Settings
@@ -393,15 +399,53 @@ def test_a_flood_of_rejected_files_is_one_message(slack, tmp_path, make):
     for i in range(60):
         book.record(rejected(i), T0)
     book.record(alert(fp="other"), T0)
-    r = deliver(Outbox(tmp_path), make(slack), now=100.0, status_path=tmp_path / "s.json")
+    t, status = make(slack), tmp_path / "s.json"
+    r = deliver(Outbox(tmp_path), t, now=100.0, status_path=status)
+    assert r.sent == 1 and r.deferred == 60, "rejections wait for the flood to end"
+    r = deliver(Outbox(tmp_path), t, now=100.0 + REJECTIONS_QUIET_SECONDS, status_path=status)
     assert r.grouped == 60 and r.queued == 0
-    (group, other) = slack.delivered()
+    (other, group) = slack.delivered()
     assert group["text"].startswith("[FIRING]") and "60 files rejected" in group["text"]
     body = json.dumps(group["blocks"])
     assert "bad-00.md" in body and "bad-04.md" in body and "bad-05.md" not in body
     assert "55 more suppressed" in body
     assert "Check c failed" in other["text"]
     assert len(read_alerts(tmp_path)) == 61
+
+
+def test_a_flood_over_several_ticks_is_still_one_message(slack, tmp_path):
+    """The inbox sensor rejects a flood over several ticks (4 files, then 16): the
+    dispatcher waits until no rejection arrived for REJECTIONS_QUIET_SECONDS, so Slack gets
+    one message; a lone rejection later is its own message, sent once things are quiet."""
+    book, t, status = AlertBook(tmp_path), bot(slack), tmp_path / "s.json"
+    for i in range(4):
+        book.record(rejected(i), T0)
+    assert deliver(Outbox(tmp_path), t, now=10.0, status_path=status).deferred == 4
+    for i in range(4, 20):
+        book.record(rejected(i), T0)
+    assert deliver(Outbox(tmp_path), t, now=14.0, status_path=status).deferred == 20
+    assert deliver(Outbox(tmp_path), t, now=17.0, status_path=status).deferred == 20
+    r = deliver(Outbox(tmp_path), t, now=14.0 + REJECTIONS_QUIET_SECONDS, status_path=status)
+    assert r.grouped == 20 and r.sent == 1 and r.queued == 0
+    book.record(rejected(99), T0)
+    assert deliver(Outbox(tmp_path), t, now=30.0, status_path=status).sent == 0
+    r = deliver(Outbox(tmp_path), t, now=30.0 + REJECTIONS_QUIET_SECONDS, status_path=status)
+    assert r.sent == 1 and r.grouped == 0
+    texts = [m["text"] for m in slack.delivered()]
+    assert len(texts) == 2 and "20 files rejected" in texts[0] and "bad-99.md" in texts[1]
+
+
+def test_a_flood_that_never_stops_is_sent_after_the_maximum_wait(slack, tmp_path):
+    book, t, status = AlertBook(tmp_path), bot(slack), tmp_path / "s.json"
+    now = 0.0
+    for i in range(30):  # one more every 3 s: never quiet
+        book.record(rejected(i), T0)
+        r = deliver(Outbox(tmp_path), t, now=now, status_path=status)
+        if r.sent:
+            break
+        now += 3.0
+    assert REJECTIONS_MAX_WAIT_SECONDS <= now < REJECTIONS_MAX_WAIT_SECONDS + 3.0
+    assert r.grouped == i + 1 > GROUP_REJECTIONS_FROM
 
 
 def test_not_in_channel_is_rechecked_and_the_queue_resumes_once_fixed(slack, tmp_path):

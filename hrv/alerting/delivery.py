@@ -127,19 +127,50 @@ def backoff_seconds(attempts: int) -> float:
 RECHECK_PERMANENT_SECONDS = 600.0
 # From this many files rejected waiting at once, one message lists them.
 GROUP_REJECTIONS_FROM = 6
+# Rejections are held until none has arrived for this long (a flood lands over several
+# sensor ticks), but never longer than REJECTIONS_MAX_WAIT_SECONDS (Alertmanager's
+# group_wait, with a cap).
+REJECTIONS_QUIET_SECONDS = 5.0
+REJECTIONS_MAX_WAIT_SECONDS = 60.0
 # One dispatcher tick spends at most this long talking to Slack.
 TICK_BUDGET_SECONDS = 20.0
 
 
-def _group_rejections(messages: list[OutboxMessage], now: float) -> list[OutboxMessage]:
-    rejected = [
+def _due_rejections(messages: list[OutboxMessage], now: float) -> list[OutboxMessage]:
+    return [
         m
         for m in messages
         if m.next_attempt_at <= now
         and m.alert.get("kind") == "rejected_file"
         and m.alert.get("status") == "firing"
     ]
-    return rejected if len(rejected) >= GROUP_REJECTIONS_FROM else []
+
+
+_REJECTION_KEYS = ("rejections_seen", "rejections_changed_at", "rejections_first_at")
+
+
+def _rejection_memory(status: dict[str, Any]) -> dict[str, Any]:
+    return {k: status[k] for k in _REJECTION_KEYS if k in status}
+
+
+def _hold_rejections(rejected: list[OutboxMessage], status: dict[str, Any], now: float) -> bool:
+    """Whether rejections still seem to be arriving; updates ``status`` (the dispatcher's
+    memory between ticks) with what this tick saw."""
+    if not rejected:
+        for key in _REJECTION_KEYS:
+            status.pop(key, None)
+        return False
+    if status.get("rejections_seen") != len(rejected):
+        status["rejections_seen"] = len(rejected)
+        status["rejections_changed_at"] = now
+        status.setdefault("rejections_first_at", now)
+    quiet = now - float(status["rejections_changed_at"]) >= REJECTIONS_QUIET_SECONDS
+    waited = now - float(status["rejections_first_at"]) >= REJECTIONS_MAX_WAIT_SECONDS
+    if quiet or waited:  # they go out this tick: the next rejection starts a new wait
+        for key in _REJECTION_KEYS:
+            status.pop(key, None)
+        return False
+    return True
 
 
 def deliver(
@@ -160,7 +191,9 @@ def deliver(
     - invalid token, unknown channel: one clear error, recorded in the status file; the
       messages stay queued until the configuration changes, or until a retry every
       ``RECHECK_PERMANENT_SECONDS`` finds it fixed on Slack's side (the bot invited);
-    - many rejected files at once: one message lists them ("N more suppressed");
+    - rejected files wait until none arrived for ``REJECTIONS_QUIET_SECONDS`` (at most
+      ``REJECTIONS_MAX_WAIT_SECONDS``); many at once go in one message ("N more
+      suppressed");
     - a Slack that does not answer costs one timeout per tick, not one per message, and a
       tick stops after ``TICK_BUDGET_SECONDS``.
     """
@@ -185,7 +218,15 @@ def deliver(
         report.queued = len(messages)
         return report
     handled = 0
-    grouped = _group_rejections(messages, now) if transport is not None else []
+    rejected = _due_rejections(messages, now) if transport is not None else []
+    before = dict(status)
+    held = _hold_rejections(rejected, status, now)
+    if transport is not None and status != before:
+        _write_status(status_path, status)
+    if held:
+        report.deferred += len(rejected)
+        messages = [m for m in messages if m not in rejected]
+    grouped = rejected if not held and len(rejected) >= GROUP_REJECTIONS_FROM else []
     if grouped:
         from hrv.alerting.catalogue import rejections_grouped
 
@@ -226,6 +267,7 @@ def deliver(
             _write_status(
                 status_path,
                 {
+                    **_rejection_memory(status),
                     "config_error": outcome.error,
                     "config_fingerprint": transport.fingerprint,
                     "since": now,
@@ -242,14 +284,16 @@ def deliver(
             msg.next_attempt_at = now + outcome.retry_after
             msg.save()
             report.paused_until = now + outcome.retry_after
-            _write_status(status_path, {"paused_until": report.paused_until})
+            _write_status(
+                status_path, {**_rejection_memory(status), "paused_until": report.paused_until}
+            )
             break
         msg.next_attempt_at = now + backoff_seconds(msg.attempts)
         msg.save()
         report.errors.append(outcome.error or "error")
         break  # Slack is down or not answering: the others wait for the next tick
-    if transport is not None and report.sent and status:
-        _write_status(status_path, {})
+    if transport is not None and report.sent and status != _rejection_memory(status):
+        _write_status(status_path, _rejection_memory(status))
     report.queued = len(outbox.pending())
     return report
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from hrv.analytics import quality
 from hrv.analytics.features import metric_of
-from hrv.analytics.models import SelectionResult, fit_final, select_model
+from hrv.analytics.models import (
+    ModelState,
+    SelectionResult,
+    extend_selection,
+    fit_final,
+    refit_reason,
+    rows_digest,
+    select_model,
+)
 from hrv.steps import features
 from hrv.steps.graph import CheckDef, DataProblem, Step, StepContext, StepOutput
 from hrv.steps.outputs import RECONSTRUCTED, TRAINING_METRICS, read_features, utcnow
@@ -27,33 +35,65 @@ VS_PERSISTENCE = CheckDef(
 
 
 def train(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]]:
-    """Select a model by walk-forward backtest, fit it on all days, store both."""
-    import joblib
-
+    """Extend the stored model by the new days, or select and fit again (see
+    ``refit_reason``); store the state and the contract's files either way."""
     frame = read_features(data_dir, athlete)
-    selection = select_model(frame)
-    fitted = fit_final(frame, selection)
-    store = AthleteStore(data_dir, athlete)
-    store.dir.mkdir(parents=True, exist_ok=True)
-    tmp = store.model_path.with_suffix(".joblib.tmp")
-    joblib.dump({"selection": _selection_state(selection), "fitted": fitted}, tmp)
-    os.replace(tmp, store.model_path)
+    state = load_state(data_dir, athlete)
+    reason = refit_reason(frame, state)
+    if reason is None and state is not None:
+        selection, drift = extend_selection(frame, state)
+        if drift is None:
+            state = ModelState(
+                selection,
+                state.fitted,
+                state.fit_rows,
+                _digest(frame),
+                state.fitted_at,
+                state.refit_reason,
+            )
+        reason = drift
+    if reason is not None:
+        selection = select_model(frame)
+        fitted = fit_final(frame, selection)
+        n_rows = selection.n_train_rows
+        state = ModelState(
+            _selection_state(selection),
+            fitted,
+            n_rows,
+            _digest(frame),
+            utcnow().isoformat(),
+            reason,
+        )
+    assert state is not None
+    _save_state(data_dir, athlete, state)
+    out = outputs_dir(data_dir, athlete)
     if selection.backtest is not None:
         write_text_atomic(
-            store.backtest_path, selection.backtest.to_csv(index=False, date_format="%Y-%m-%d")
+            AthleteStore(data_dir, athlete).backtest_path,
+            selection.backtest.to_csv(index=False, date_format="%Y-%m-%d"),
         )
     write_text_atomic(
-        outputs_dir(data_dir, athlete) / RECONSTRUCTED,
-        selection.reconstructed().to_csv(index=False, date_format="%Y-%m-%d"),
+        out / RECONSTRUCTED, selection.reconstructed().to_csv(index=False, date_format="%Y-%m-%d")
     )
     metrics = selection.training_metrics(athlete)
     metrics["metric"] = metric_of(frame)
     metrics["trained_at"] = utcnow().isoformat()
-    write_json_atomic(outputs_dir(data_dir, athlete) / TRAINING_METRICS, metrics)
+    metrics["models_fitted_at"] = state.fitted_at
+    metrics["refit"] = reason is not None
+    metrics["refit_reason"] = state.refit_reason
+    metrics["days_since_fit"] = selection.n_train_rows - state.fit_rows
+    write_json_atomic(out / TRAINING_METRICS, metrics)
     return selection, metrics
 
 
+def _digest(frame: Any) -> str:
+    from hrv.analytics.models import training_rows
+
+    return rows_digest(training_rows(frame))
+
+
 def _selection_state(selection: SelectionResult) -> SelectionResult:
+    """The selection as stored: without its estimators (stored apart, once)."""
     return SelectionResult(
         n_days=selection.n_days,
         n_train_rows=selection.n_train_rows,
@@ -62,20 +102,66 @@ def _selection_state(selection: SelectionResult) -> SelectionResult:
         mae_ms=selection.mae_ms,
         n_backtest=selection.n_backtest,
         residuals=selection.residuals,
+        backtest=selection.backtest,
         selection_reason=selection.selection_reason,
         realised=selection.realised,
         procedure_residuals=selection.procedure_residuals,
     )
 
 
-def load_model(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]]:
-    import joblib
+STATE_VERSION = 2
+
+
+def _save_state(data_dir: Path, athlete: str, state: ModelState) -> None:
+    import pickle
+
+    store = AthleteStore(data_dir, athlete)
+    store.dir.mkdir(parents=True, exist_ok=True)
+    tmp = store.model_path.with_suffix(".joblib.tmp")
+    body = {
+        "version": STATE_VERSION,
+        "selection": state.selection,
+        "fitted": state.fitted,
+        "fit_rows": state.fit_rows,
+        "digest": state.digest,
+        "fitted_at": state.fitted_at,
+        "refit_reason": state.refit_reason,
+    }
+    with open(tmp, "wb") as f:
+        pickle.dump(body, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, store.model_path)
+
+
+def load_state(data_dir: Path, athlete: str) -> ModelState | None:
+    """The stored model state; None when there is none, or from an older version."""
+    import pickle
 
     path = AthleteStore(data_dir, athlete).model_path
-    if not path.exists():
+    try:
+        with open(path, "rb") as f:
+            body = pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # an unreadable or older state is rebuilt, never trusted
+        return None
+    if not isinstance(body, dict) or body.get("version") != STATE_VERSION:
+        return None
+    return ModelState(
+        body["selection"],
+        body["fitted"],
+        int(body["fit_rows"]),
+        str(body["digest"]),
+        str(body.get("fitted_at", "")),
+        str(body.get("refit_reason", "")),
+    )
+
+
+def load_model(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]]:
+    state = load_state(data_dir, athlete)
+    if state is None:
+        path = AthleteStore(data_dir, athlete).model_path
         raise DataProblem(f"{path} is missing: materialize gold/hrv_model first")
-    state = joblib.load(path)
-    return state["selection"], state["fitted"]
+    return state.selection, state.fitted
 
 
 def run(ctx: StepContext) -> StepOutput:

@@ -1,0 +1,197 @@
+"""Profile the athletes' runs inside one squad run, as the squad op does them: each athlete's
+asset run executed in this warm process against a real instance (the laptop's SQLite, or
+PostgreSQL), one new journal each, with 90 days of history.
+
+    python -m benchmarks.profile_squad                  # 20 athletes, SQLite
+    python -m benchmarks.profile_squad --athletes 50 --postgres
+    python -m benchmarks.profile_squad --profile out.prof
+
+Prints the seconds per athlete and where they go: the steps' own work (hrv/), Dagster's
+bookkeeping (storage, events, planning), imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import os
+import pstats
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seed(data: Path, athletes: list[str], days: int, end: dt.date) -> None:
+    from benchmarks.run import history
+    from hrv.intake.journal import JournalEntry
+    from hrv.storage.athlete_store import AthleteStore, IncomingEntry
+
+    now = dt.datetime.now(dt.UTC)
+    for i, a in enumerate(athletes):
+        journals, readings = history(a, days, end, 100 + i)
+        store = AthleteStore(data, a)
+        store.ingest_journal(
+            [IncomingEntry(JournalEntry.model_validate(j), "seed", None) for j in journals], now
+        )
+        store.write_readings(
+            [
+                {
+                    "date": str(d),
+                    "metric": "rmssd",
+                    "value_ms": v,
+                    "source_format": "seed",
+                    "source_file": "seed",
+                }
+                for d, v in readings
+            ]
+        )
+
+
+def instance_yaml(home: Path, postgres: bool, consolidated: bool = False) -> None:
+    text = (ROOT / "deploy" / "dagster.local.yaml").read_text()
+    if consolidated:
+        text += (
+            "\nevent_log_storage:\n  module: dagster.core.storage.event_log\n"
+            "  class: ConsolidatedSqliteEventLogStorage\n  config:\n"
+            f"    base_dir: {home}/history/\n"
+        )
+    if postgres:
+        db = f"hrv_profile_{os.getpid()}"
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"],
+            check=True,
+        )
+        text += (
+            "\nstorage:\n  postgres:\n    postgres_db:\n      hostname: 127.0.0.1\n"
+            f"      username: postgres\n      password: ''\n      db_name: {db}\n"
+            "      port: 5432\n      scheme: postgresql+psycopg2\n"
+        )
+    (home / "dagster.yaml").write_text(text)
+
+
+def categorize(stats: pstats.Stats, total: float) -> list[tuple[str, float]]:
+    """Self time by the area of code it was spent in."""
+    areas = {
+        "hrv steps (ours)": ("/hrv/",),
+        "pandas/numpy": ("/pandas/", "/numpy/"),
+        "scikit-learn/scipy": ("/sklearn/", "/scipy/"),
+        "matplotlib": ("/matplotlib/", "/PIL/"),
+        "sqlite/sqlalchemy": ("sqlite3", "/sqlalchemy/", "_sqlite"),
+        "postgres driver": ("psycopg2",),
+        "dagster storage": ("/dagster/_core/storage/", "/dagster_postgres/"),
+        "dagster events/execution": ("/dagster/_core/execution/", "/dagster/_core/events/"),
+        "dagster definitions/planning": ("/dagster/_core/definitions/", "/dagster/_core/"),
+        "serialization": ("/dagster_shared/", "/pydantic", "json"),
+    }
+    sums = dict.fromkeys(areas, 0.0)
+    sums["other"] = 0.0
+    raw = stats.stats  # type: ignore[attr-defined]
+    for (filename, _line, name), (_cc, _nc, tt, _ct, _callers) in raw.items():
+        where = f"{filename}:{name}"
+        for area, needles in areas.items():
+            if any(n in where for n in needles):
+                sums[area] += tt
+                break
+        else:
+            sums["other"] += tt
+    return sorted(sums.items(), key=lambda kv: -kv[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--athletes", type=int, default=20)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--consolidated", action="store_true", help="one SQLite event log")
+    parser.add_argument("--profile", type=Path, help="write the cProfile stats here")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="hrv-profile-"))
+    home, data, inbox = tmp / "home", tmp / "data", tmp / "inbox"
+    for p in (home, data, inbox, tmp / "sources"):
+        p.mkdir()
+    instance_yaml(home, args.postgres, args.consolidated)
+    os.environ.update(
+        DAGSTER_HOME=str(home),
+        HRV_DATA_DIR=str(data),
+        HRV_INBOX_DIR=str(inbox),
+        HRV_SOURCES_DIR=str(tmp / "sources"),
+    )
+    t_import = time.perf_counter()
+    import dagster as dg
+
+    from assets import athlete_job
+    from assets.runs import AthleteRun
+    from hrv.settings import load_settings
+    from resources.folders import DataStoreResource
+    from resources.settings import SettingsResource
+
+    imported = time.perf_counter() - t_import
+    today = dt.date.today()
+    athletes = [f"p{i:04d}" for i in range(args.athletes)]
+    seed(data, athletes, args.days, today - dt.timedelta(days=1))
+    settings = load_settings()
+    carrier = SettingsResource.of(settings)
+    job = athlete_job(DataStoreResource(settings=carrier))
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions("athletes", athletes)
+    for a in athletes:
+        (inbox / a).mkdir()
+        (inbox / a / f"{today}.md").write_text("---\nsleep_hours: 7\nmood: 3\n---\n")
+        old = time.time() - 60
+        os.utime(inbox / a / f"{today}.md", (old, old))
+
+    def one(a: str) -> float:
+        member = AthleteRun(a, "inbox", f"profile:{a}", files=[f"{a}/{today}.md"])
+        t = time.perf_counter()
+        result = job.execute_in_process(
+            run_config=member.run_config(),
+            instance=instance,
+            partition_key=a,
+            asset_selection=member.selection(),
+            tags=member.run_tags(),
+            raise_on_error=True,
+        )
+        assert result.success
+        return time.perf_counter() - t
+
+    first = one(athletes[0])  # warms caches (imports on first use)
+    profiler = cProfile.Profile()
+    times = []
+    t0 = time.perf_counter()
+    profiler.enable()
+    for a in athletes[1:]:
+        times.append(one(a))
+    profiler.disable()
+    wall = time.perf_counter() - t0
+    stats = pstats.Stats(profiler)
+    if args.profile:
+        stats.dump_stats(args.profile)
+    n = len(times)
+    print(
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}: imports {imported:.2f} s, first "
+        f"athlete {first:.2f} s, then {wall / n:.3f} s per athlete (median "
+        f"{sorted(times)[n // 2]:.3f} s, {n} athletes, {args.days} days, under cProfile)"
+    )
+    total = sum(tt for (_cc, _nc, tt, _ct, _c) in stats.stats.values())  # type: ignore[attr-defined]
+    for area, seconds in categorize(stats, total):
+        print(f"  {area:32s} {seconds / n:7.3f} s per athlete  {100 * seconds / total:5.1f} %")
+    hrv = {
+        k: v
+        for k, v in stats.stats.items()  # type: ignore[attr-defined]
+        if "/hrv/steps/" in k[0] and v[3] > 0
+    }
+    print("  steps (cumulative, per athlete):")
+    for (filename, _line, name), v in sorted(hrv.items(), key=lambda kv: -kv[1][3])[:12]:
+        print(f"    {Path(filename).stem}.{name:28s} {v[3] / n:7.3f} s")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,8 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def seed(data: Path, athletes: list[str], days: int, end: dt.date) -> None:
+    """``days`` of history, and yesterday's model (as the previous evening's run left it)."""
     from benchmarks.run import history
     from hrv.intake.journal import JournalEntry
+    from hrv.steps.features import build_features
+    from hrv.steps.model import train
     from hrv.storage.athlete_store import AthleteStore, IncomingEntry
 
     now = dt.datetime.now(dt.UTC)
@@ -50,6 +53,8 @@ def seed(data: Path, athletes: list[str], days: int, end: dt.date) -> None:
                 for d, v in readings
             ]
         )
+        build_features(data, a)
+        train(data, a)
 
 
 def instance_yaml(home: Path, postgres: bool, consolidated: bool = False) -> None:
@@ -107,6 +112,7 @@ def main() -> int:
     parser.add_argument("--athletes", type=int, default=20)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--pooled", action="store_true", help="pooled database connections")
     parser.add_argument("--consolidated", action="store_true", help="one SQLite event log")
     parser.add_argument("--profile", type=Path, help="write the cProfile stats here")
     args = parser.parse_args()
@@ -139,6 +145,8 @@ def main() -> int:
     carrier = SettingsResource.of(settings)
     job = athlete_job(DataStoreResource(settings=carrier))
     instance = dg.DagsterInstance.get()
+    if args.pooled:
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
     instance.add_dynamic_partitions("athletes", athletes)
     for a in athletes:
         (inbox / a).mkdir()

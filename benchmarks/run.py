@@ -217,8 +217,23 @@ def bench_tick() -> None:
 
 # --------------------------------------------------------------------------- daemon
 class Daemon:
-    def __init__(self, defs_file: Path, tree: Tree, root: Path, env: dict[str, str]):
-        self.home = embedded_home(root / f"home-{defs_file.parent.name}")
+    def __init__(
+        self,
+        defs_file: Path,
+        tree: Tree,
+        root: Path,
+        env: dict[str, str],
+        server: bool = False,
+    ):
+        if server:  # the server's instance: PostgreSQL from DAGSTER_PG_* in env
+            import shutil
+
+            self.home = root / "home-server"
+            self.home.mkdir(parents=True)
+            shutil.copy(ROOT / "dagster.yaml", self.home / "dagster.yaml")
+            os.environ.update(env)  # this process opens the same instance
+        else:
+            self.home = embedded_home(root / f"home-{defs_file.parent.name}")
         full = {
             **os.environ,
             **tree.env(),
@@ -378,30 +393,60 @@ def bench_daemon(root: Path) -> None:
     record("memory_run_worker", rss or 0.0, srss, "MB", "peak RSS of a run worker (max over runs)")
 
 
-def bench_squad(d: Daemon, tree: Tree, n: int = 200) -> tuple[float, int]:
-    """200 athletes with 60 days stored (written directly, no runs), then 1 new day each."""
-    athletes = [f"sq{i:03d}" for i in range(n)]
+TEMPLATES = 25  # distinct simulated athletes a squad is seeded from
+
+
+def seed_squad(d: Daemon, tree: Tree, athletes: list[str], days: int) -> None:
+    """``days`` of history for each athlete, and yesterday's model, as a normal morning
+    finds them (written directly, no runs): ``TEMPLATES`` distinct athletes simulated and
+    trained, the rest copies of them under their own names (seeding 1,000 athletes by
+    training each would take longer than the squad)."""
+    import shutil
+
+    from hrv.steps.features import build_features
+    from hrv.steps.model import train
+
     now = dt.datetime.now(dt.UTC)
     d.instance.add_dynamic_partitions("athletes", athletes)
     for i, a in enumerate(athletes):
-        journals, readings = history(a, 60, TODAY - dt.timedelta(days=1), 100 + i)
         store = AthleteStore(tree.data, a)
-        store.ingest_journal(
-            [IncomingEntry(JournalEntry.model_validate(j), "seed", None) for j in journals], now
-        )
-        store.write_readings(
-            [
-                {
-                    "date": str(day),
-                    "metric": "rmssd",
-                    "value_ms": v,
-                    "source_format": "seed",
-                    "source_file": "seed",
-                }
-                for day, v in readings
-            ]
-        )
-        write_sources(tree, a, readings)
+        if i < TEMPLATES:
+            journals, readings = history(a, days, TODAY - dt.timedelta(days=1), 100 + i)
+            store.ingest_journal(
+                [IncomingEntry(JournalEntry.model_validate(j), "seed", None) for j in journals],
+                now,
+            )
+            store.write_readings(
+                [
+                    {
+                        "date": str(day),
+                        "metric": "rmssd",
+                        "value_ms": v,
+                        "source_format": "seed",
+                        "source_file": "seed",
+                    }
+                    for day, v in readings
+                ]
+            )
+            build_features(tree.data, a)
+            train(tree.data, a)
+        else:
+            template = athletes[i % TEMPLATES]
+            shutil.copytree(AthleteStore(tree.data, template).dir, store.dir)
+            log = store.dir / "journal_log.jsonl"
+            log.write_text(log.read_text().replace(f'"{template}"', f'"{a}"'))
+        src = tree.sources / athletes[i % TEMPLATES] / "hrv.csv"
+        (tree.sources / a).mkdir(parents=True, exist_ok=True)
+        if i >= TEMPLATES:
+            shutil.copy(src, tree.sources / a / "hrv.csv")
+        else:
+            write_sources(tree, a, readings)
+
+
+def bench_squad(d: Daemon, tree: Tree, n: int = 200, days: int = 60) -> tuple[float, int]:
+    """``n`` athletes with ``days`` stored and yesterday's models, then 1 new day each."""
+    athletes = [f"sq{i:04d}" for i in range(n)]
+    seed_squad(d, tree, athletes, days)
     time.sleep(8)  # let the sources sensor see the (already stored) exports: no runs
     t0 = time.time()
     for a in athletes:
@@ -410,12 +455,60 @@ def bench_squad(d: Daemon, tree: Tree, n: int = 200) -> tuple[float, int]:
         (folder / f"{TODAY}.md").write_text("---\nsleep_hours: 7\nmood: 3\n---\n")
     wait_for(
         lambda: all(forecast_mtime(tree, a) for a in athletes),
-        900,
+        1800,
         "the squad",
         d.proc.tail,
         interval=0.5,
     )
     return time.time() - t0, n
+
+
+def bench_squad_1000(root: Path) -> None:
+    """1,000 athletes x 1 new day, 90 days of history each, on the server's instance
+    (PostgreSQL, the root dagster.yaml): a squad of that size is a coach on a server."""
+    import subprocess
+
+    db = f"hrv_bench_{os.getpid()}"
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {db}"], check=True
+    )
+    try:
+        settle = {"HRV_INBOX_SETTLE_SECONDS": "1", "HRV_SOURCES_SETTLE_SECONDS": "1"}
+        pg = {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": "5432",
+            "DAGSTER_PG_USER": "postgres",
+            "DAGSTER_PG_PASSWORD": "",
+            "DAGSTER_PG_DB": db,
+        }
+        tree = Tree(root / "squad1000")
+        for p in (tree.inbox, tree.sources, tree.data):
+            p.mkdir(parents=True)
+        with Daemon(
+            ROOT / "definitions.py", tree, root / "squad1000", settle | pg, server=True
+        ) as d:
+            seconds, n = bench_squad(d, tree, 1000, 90)
+        record(
+            "squad_1000",
+            seconds,
+            None,
+            "s",
+            f"{n} athletes x 1 new day (90 days each) -> all forecasts; PostgreSQL instance "
+            "(the server's dagster.yaml), squad runs; stock not run (~3 h at its per-file rate)",
+        )
+    finally:
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-qc",
+                f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
+            ],
+            check=False,
+        )
 
 
 def bench_squad_only(root: Path) -> None:
@@ -431,9 +524,9 @@ def bench_squad_only(root: Path) -> None:
 
 def main(argv: list[str]) -> int:
     """`make bench` runs every scenario; arguments pick some: train, forecast, tick,
-    daemon, squad."""
+    daemon, squad, squad_1000."""
     started = time.time()
-    everything = {"train", "forecast", "tick", "daemon"}
+    everything = {"train", "forecast", "tick", "daemon", "squad_1000"}
     chosen = set(argv) or everything
     print(f"{'scenario':24s} {'ours':>10s} {'stock':>10s} {'stock/ours':>9s}  unit  note")
     if "train" in chosen:
@@ -448,6 +541,8 @@ def main(argv: list[str]) -> int:
             bench_daemon(Path(tmp))
         elif "squad" in chosen:
             bench_squad_only(Path(tmp))
+        if "squad_1000" in chosen:
+            bench_squad_1000(Path(tmp))
     if chosen != everything:
         print(f"\npartial run ({', '.join(sorted(chosen))}) in {time.time() - started:.0f} s")
         return 0

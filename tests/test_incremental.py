@@ -145,3 +145,20 @@ def test_an_old_or_damaged_state_is_rebuilt(tmp_path):
     ann.store.model_path.write_bytes(b"\x80\x04not a pickle")
     _, metrics = ann.evening(81)
     assert metrics["refit"] and metrics["refit_reason"] == "no stored model yet"
+
+
+def test_the_evenings_journal_alone_changes_no_model(tmp_path):
+    """The journal of the latest evening arrives before the next morning's reading: no
+    training day is added, the stored models stand, tomorrow's forecast uses the journal."""
+    journal, readings = history(100, seed=5)
+    ann = Athlete(tmp_path, journal, readings)
+    ann.readings = readings[:81]  # mornings up to day 80
+    ann.journal = journal[:80]  # the journal of evening 80 has not arrived yet
+    ann.evening(80)
+    before = load_state(ann.data, ann.name)
+    ann.journal = journal[:81]
+    _, metrics = ann.evening(80)
+    after = load_state(ann.data, ann.name)
+    assert not metrics["refit"] and metrics["days_since_fit"] == 0
+    assert after.selection.n_backtest == before.selection.n_backtest
+    assert after.fitted_at == before.fitted_at

@@ -349,8 +349,8 @@ def refit_reason(frame: pd.DataFrame, state: ModelState | None) -> str | None:
         return "cold start: every day refits (it costs nothing yet)"
     if sel.backtest is None or "procedure" not in sel.backtest:
         return "the stored model has no backtest to extend"
-    if n <= seen:
-        return "no new training day (a day changed, or none arrived)"
+    if n < seen:
+        return "days already seen changed (fewer training days than before)"
     if rows_digest(rows.iloc[:seen]) != state.digest:
         return "days already seen changed (a correction or late readings)"
     if n - state.fit_rows >= REFIT_AFTER_DAYS:
@@ -368,6 +368,8 @@ def extend_selection(frame: pd.DataFrame, state: ModelState) -> tuple[SelectionR
     assert sel.backtest is not None
     rows = training_rows(frame)
     new = rows.iloc[sel.n_train_rows :]
+    if new.empty:  # the journal of the latest evening, no new morning: nothing to score
+        return sel, None
     actual_new = new["target_ln"].to_numpy(dtype=float)
     preds_new = {b: baseline_ln(new, b) for b in PLAIN}
     for name, est in state.fitted.items():

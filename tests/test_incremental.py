@@ -72,7 +72,7 @@ def test_a_new_day_extends_the_backtest_without_refitting(tmp_path):
     # the new backtest day is forecast by the models fitted before it: out of sample
     new_row = training_rows(pd.read_csv(ann.store.features_path, parse_dates=["date"])).iloc[-1:]
     assert state.selection.backtest["date"].iloc[-1] == new_row["date"].iloc[0]
-    before, after = fitted.fitted["ridge"][-1].coef_, state.fitted["ridge"][-1].coef_
+    before, after = fitted.fitted["ridge"].coef, state.fitted["ridge"].coef
     assert np.array_equal(before, after), "the models were not refitted"
 
 
@@ -162,3 +162,53 @@ def test_the_evenings_journal_alone_changes_no_model(tmp_path):
     assert not metrics["refit"] and metrics["days_since_fit"] == 0
     assert after.selection.n_backtest == before.selection.n_backtest
     assert after.fitted_at == before.fitted_at
+
+
+def test_stored_models_predict_exactly_like_scikit_learn_with_missing_values(tmp_path):
+    from hrv.analytics.compiled import LinearPredictor, TreesPredictor
+    from hrv.analytics.learners import RIDGE, TREES
+    from hrv.analytics.models import _fit, _x, compile_fitted
+
+    journal, readings = history(150, seed=6)
+    frame = build_daily_features(journal_frame(journal), readings_frame(readings))
+    rows = training_rows(frame)
+    fitted = {name: _fit(name, rows) for name in (RIDGE, TREES)}
+    stored = compile_fitted(frame, fitted)
+    assert isinstance(stored[RIDGE], LinearPredictor)
+    assert isinstance(stored[TREES], TreesPredictor)
+    x = _x(rows)
+    x[np.random.default_rng(0).random(x.shape) < 0.3] = np.nan  # days with fields left out
+    for name in (RIDGE, TREES):
+        assert np.array_equal(stored[name].predict(x), fitted[name].predict(x))
+
+
+def test_a_morning_without_refit_imports_neither_scikit_learn_nor_matplotlib(tmp_path):
+    """The single-athlete path pays only for what it needs: a fresh process (as a run
+    worker is) extends the model and forecasts tomorrow without importing either."""
+    import subprocess
+    import sys
+    import textwrap
+
+    journal, readings = history(100, seed=7)
+    ann = Athlete(tmp_path, journal, readings)
+    ann.evening(80)
+    ann.journal, ann.readings = journal[:82], readings[:82]
+    frame = build_daily_features(journal_frame(ann.journal), readings_frame(ann.readings))
+    write_text_atomic(ann.store.features_path, frame.to_csv(index=False, date_format="%Y-%m-%d"))
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from hrv.steps.model import train
+        from hrv.steps.predictions import compute_predictions
+        _, metrics = train(Path({str(ann.data)!r}), "ann")
+        out = compute_predictions(Path({str(ann.data)!r}), "ann")
+        assert not metrics["refit"], metrics["refit_reason"]
+        assert out["predictions"], out
+        loaded = sorted(m for m in ("sklearn", "matplotlib", "scipy") if m in sys.modules)
+        print("loaded:", loaded, len(out["predictions"]))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "loaded: [] 7" in done.stdout, done.stdout

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hrv.analytics.compiled import LinearPredictor, TreesPredictor, compile_estimator
 from hrv.analytics.features import MODEL_FEATURES, no_forecast_reason
 from hrv.analytics.learners import RIDGE, TREES, make_estimator, quiet_fit
 from hrv.analytics.priors import prior_effect_ln
@@ -194,6 +195,8 @@ def baseline_ln(rows: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _predict(est: Any, rows: pd.DataFrame) -> np.ndarray:
+    if isinstance(est, LinearPredictor | TreesPredictor):  # numpy only: no scikit-learn
+        return est.predict(_x(rows))
     with quiet_fit():
         return np.asarray(est.predict(_x(rows)), dtype=float)
 
@@ -438,6 +441,16 @@ def fit_final(frame: pd.DataFrame, selection: SelectionResult) -> dict[str, Any]
     for name in LEARNED:
         fitted[name] = _fit(name, rows)
     return fitted
+
+
+def compile_fitted(frame: pd.DataFrame, fitted: dict[str, Any]) -> dict[str, Any]:
+    """The fitted models as numpy predictors (``compiled.py``) where they agree with
+    scikit-learn on the training rows; the scikit-learn pipeline otherwise."""
+    if not fitted:
+        return {}
+    x = _x(training_rows(frame))
+    with quiet_fit():
+        return {name: compile_estimator(name, est, x) or est for name, est in fitted.items()}
 
 
 def latest_feature_row(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from hrv.analytics.features import metric_of
 from hrv.analytics.models import (
     ModelState,
     SelectionResult,
+    compile_fitted,
     extend_selection,
     fit_final,
     refit_reason,
@@ -54,7 +55,7 @@ def train(data_dir: Path, athlete: str) -> tuple[SelectionResult, dict[str, Any]
         reason = drift
     if reason is not None:
         selection = select_model(frame)
-        fitted = fit_final(frame, selection)
+        fitted = compile_fitted(frame, fit_final(frame, selection))
         n_rows = selection.n_train_rows
         state = ModelState(
             _selection_state(selection),
@@ -175,6 +176,9 @@ def run(ctx: StepContext) -> StepOutput:
             "n_days": selection.n_days,
             "n_backtest_days": selection.n_backtest,
             "selection_reason": selection.selection_reason,
+            "refit": metrics["refit"],
+            "refit_reason": metrics["refit_reason"],
+            "days_since_fit": metrics["days_since_fit"],
             "model_mae_ms (realised)": metrics["realised"].get("mae_ms"),
             "interval_coverage (realised)": metrics["realised"].get("interval_coverage"),
             **{f"mae_ms/{k}": v for k, v in mae.items()},
@@ -197,7 +201,9 @@ backtest. A candidate replaces the default only when it beat it on enough backte
 a clear margin; the metadata says why the model was chosen. The model error shown
 (`model_mae_ms`) is what the whole procedure, selection included, achieved out of sample,
 with the realised coverage of its 80% intervals. Below 14 valid days: cold start, the
-default only. Writes `training_metrics.json`.""",
+default only. A new morning does not refit: the stored models forecast it (out of sample)
+and the choice is made again; they are refitted after 7 new days, when a day already seen
+changed, or on drift (`refit_reason`). Writes `training_metrics.json`.""",
     deps=(features.KEY,),
     checks=(VS_PERSISTENCE,),
     kinds=frozenset({"scikitlearn"}),

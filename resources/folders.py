@@ -48,6 +48,10 @@ class InboxResource(dg.ConfigurableResource):
         """Pending files (the processed/ and rejected/ archives are never listed)."""
         return inbox_files.scan_inbox(self.path)
 
+    def anything_pending(self) -> bool:
+        """Whether a scan would find a file to read (names only: cheap)."""
+        return inbox_files.anything_pending(self.path)
+
     def parse(self, candidate: inbox_files.Candidate) -> JournalParseResult:
         return inbox_files.parse_candidate(candidate, self.athlete_default)
 

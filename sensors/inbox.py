@@ -118,7 +118,7 @@ def inbox_sensor(
         # An empty inbox needs no instance (asking it costs more than the whole idle tick).
         # Otherwise ask which athletes are busy *before* the scan that is planned on: see
         # ARCHITECTURE.md.
-        if not any(c.ignored is None for c in inbox.scan()):
+        if not inbox.anything_pending():
             active: set[str] = set()
         else:
             active = active_athletes(context.instance)

@@ -104,7 +104,9 @@ def test_models_are_fitted_again_after_enough_new_days(tmp_path):
     ann.evening(80)
     reasons = [ann.evening(k)[1] for k in range(81, 81 + REFIT_AFTER_DAYS)]
     assert [m["refit"] for m in reasons] == [False] * (REFIT_AFTER_DAYS - 1) + [True]
-    assert reasons[-1]["refit_reason"] == f"{REFIT_AFTER_DAYS} new days since the models were fitted"
+    assert (
+        reasons[-1]["refit_reason"] == f"{REFIT_AFTER_DAYS} new days since the models were fitted"
+    )
     # a refit at day 87 gives the same selection as a fresh selection on that day
     frame = pd.read_csv(ann.store.features_path, parse_dates=["date"])
     fresh = select_model(frame)

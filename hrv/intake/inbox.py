@@ -119,15 +119,52 @@ def inbox_fingerprint(inbox: Path) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(out))
 
 
+def _valid_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _rename_non_utf8(inbox: Path) -> None:
+    """Names only (no stat, no Path per file): a file is renamed only when its name is
+    not valid UTF-8."""
     with os.scandir(inbox) as top:
-        names = [Path(e.path) for e in top]
-    for path in names:
-        path = utf8_name(path)
-        if path.is_dir() and not path.is_symlink() and path.name not in (PROCESSED, REJECTED):
+        entries = list(top)
+    for entry in entries:
+        path = Path(entry.path)
+        if not _valid_utf8(entry.name):
+            path = utf8_name(path)
+        elif entry.name in (PROCESSED, REJECTED) or not entry.is_dir(follow_symlinks=False):
+            continue
+        if path.is_dir() and not path.is_symlink():
             with os.scandir(path) as sub:
-                for child in [Path(e.path) for e in sub]:
-                    utf8_name(child)
+                bad = [e.path for e in sub if not _valid_utf8(e.name)]
+            for child in bad:
+                utf8_name(Path(child))
+
+
+def anything_pending(inbox: Path) -> bool:
+    """Whether the inbox holds a file that a scan would not ignore, by name only (one
+    listing per folder, no stat): an idle tick's cheap first look."""
+    try:
+        with os.scandir(inbox) as top:
+            for entry in top:
+                if entry.name in (PROCESSED, REJECTED):
+                    continue
+                if not entry.is_dir(follow_symlinks=False):
+                    if not is_ignored_name(entry.name):
+                        return True
+                    continue
+                if entry.name.startswith("."):
+                    continue
+                with os.scandir(entry.path) as sub:
+                    if any(not is_ignored_name(e.name) for e in sub):
+                        return True
+    except OSError:
+        return True  # let the scan say what is wrong
+    return False
 
 
 def scan_inbox(inbox: Path) -> list[Candidate]:

@@ -10,13 +10,8 @@ import pandas as pd
 import pytest
 
 from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
-from hrv.analytics.models import (
-    DRIFT_FACTOR,
-    REFIT_AFTER_DAYS,
-    predict_next,
-    select_model,
-    training_rows,
-)
+from hrv.analytics.incremental import DRIFT_FACTOR, REFIT_AFTER_DAYS
+from hrv.analytics.models import predict_next, select_model, training_rows
 from hrv.steps.model import load_state, train
 from hrv.storage.athlete_store import AthleteStore
 from hrv.storage.files import write_text_atomic
@@ -168,8 +163,9 @@ def test_the_evenings_journal_alone_changes_no_model(tmp_path):
 
 def test_stored_models_predict_exactly_like_scikit_learn_with_missing_values(tmp_path):
     from hrv.analytics.compiled import LinearPredictor, TreesPredictor
+    from hrv.analytics.incremental import compile_fitted
     from hrv.analytics.learners import RIDGE, TREES
-    from hrv.analytics.models import _fit, _x, compile_fitted
+    from hrv.analytics.models import _fit, _x
 
     journal, readings = history(150, seed=6)
     frame = build_daily_features(journal_frame(journal), readings_frame(readings))

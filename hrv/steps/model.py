@@ -8,16 +8,14 @@ from typing import Any
 
 from hrv.analytics import quality
 from hrv.analytics.features import metric_of
-from hrv.analytics.models import (
+from hrv.analytics.incremental import (
     ModelState,
-    SelectionResult,
     compile_fitted,
     extend_selection,
-    fit_final,
     refit_reason,
     rows_digest,
-    select_model,
 )
+from hrv.analytics.models import SelectionResult, fit_final, select_model
 from hrv.steps import features
 from hrv.steps.graph import CheckDef, DataProblem, Step, StepContext, StepOutput
 from hrv.steps.outputs import RECONSTRUCTED, TRAINING_METRICS, read_features, utcnow

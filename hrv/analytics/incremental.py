@@ -20,7 +20,6 @@ from hrv.analytics.compiled import compile_estimator
 from hrv.analytics.features import MODEL_FEATURES
 from hrv.analytics.learners import RIDGE, quiet_fit
 from hrv.analytics.models import (
-    BASELINES,
     CANDIDATES,
     COLD_START_DAYS,
     DEFAULT,
@@ -29,14 +28,13 @@ from hrv.analytics.models import (
     PLAIN,
     SHRUNK,
     SelectionResult,
-    _mae_ms,
     _predict,
     _x,
     baseline_ln,
     level_ln,
     training_rows,
 )
-from hrv.analytics.selection import RECENT_DAYS, _r, choose, realised_summary
+from hrv.analytics.selection import choose, realised_with_baselines, score
 
 # A new day extends the backtest with the stored models' forecasts (out of sample: they
 # were fitted before that day); the candidates are refitted and reselected from scratch
@@ -127,25 +125,11 @@ def extend_selection(frame: pd.DataFrame, state: ModelState) -> tuple[SelectionR
             added[name] = preds_new.get(name, np.full(len(new), np.nan))
     backtest = pd.concat([sel.backtest, added], ignore_index=True)
     actual = backtest["actual_ln"].to_numpy(dtype=float)
-    mae: dict[str, float | None] = dict.fromkeys(CANDIDATES)
-    residuals: dict[str, list[float]] = {}
-    abs_err: dict[str, np.ndarray] = {}
-    for name in CANDIDATES:
-        if name not in backtest:
-            continue
-        pred = backtest[name].to_numpy(dtype=float)
-        mae[name] = _mae_ms(pred, actual)
-        residuals[name] = (actual - pred).tolist()
-        abs_err[name] = np.abs(np.exp(pred) - np.exp(actual))
-    allowed = tuple(c for c in CANDIDATES if c in abs_err)
-    selected, why = choose(abs_err, allowed)
+    preds = {c: backtest[c].to_numpy(dtype=float) for c in CANDIDATES if c in backtest}
+    mae, residuals, abs_err = score(preds, actual, CANDIDATES)
+    selected, why = choose(abs_err, tuple(preds))
     procedure = backtest["procedure"].to_numpy(dtype=float)
-    realised = realised_summary(procedure, actual) | {
-        "baselines_mae_ms": {
-            b: _r(_mae_ms(backtest[b].to_numpy(dtype=float)[-RECENT_DAYS:], actual[-RECENT_DAYS:]))
-            for b in BASELINES
-        }
-    }
+    realised = realised_with_baselines(procedure, actual, preds)
     n_days = int(frame["rmssd_valid"].sum()) if "rmssd_valid" in frame else 0
     extended = SelectionResult(
         n_days=n_days,

@@ -31,22 +31,22 @@ from hrv.analytics.features import MODEL_FEATURES, no_forecast_reason
 from hrv.analytics.learners import RIDGE, TREES, make_estimator, quiet_fit
 from hrv.analytics.priors import prior_effect_ln
 from hrv.analytics.selection import (
+    BASELINES,
     DEFAULT,
     DEFAULT_LN_SD,
     LEVEL,
     PERSISTENCE,
-    RECENT_DAYS,
     ROLLING_7D,
     _r,
     choose,
     conformal_offsets,
     conformal_path,
-    realised_summary,
+    realised_with_baselines,
+    score,
 )
 from hrv.analytics.signs import known_signs
 
 SHRUNK = "ridge_shrunk"  # halfway between the recent level and ridge: no extra fit
-BASELINES = (PERSISTENCE, ROLLING_7D)
 PLAIN = (*BASELINES, LEVEL, DEFAULT)  # no fit: computed from the features alone
 LEARNED = (RIDGE, TREES)
 CANDIDATES = (*PLAIN, *LEARNED, SHRUNK)
@@ -198,10 +198,6 @@ def _fit_predict(name: str, train: pd.DataFrame, test: pd.DataFrame) -> tuple[np
     return level_ln(test) + _predict(est, test), est
 
 
-def _mae_ms(pred_ln: np.ndarray, actual_ln: np.ndarray) -> float:
-    return float(np.mean(np.abs(np.exp(pred_ln) - np.exp(actual_ln))))
-
-
 def select_model(
     frame: pd.DataFrame,
     *,
@@ -246,12 +242,7 @@ def select_model(
                 pos += len(block)
             preds[name] = out
         preds[SHRUNK] = (preds[RIDGE] + preds[LEVEL]) / 2
-    residuals: dict[str, list[float]] = {}
-    abs_err: dict[str, np.ndarray] = {}
-    for name, pred in preds.items():
-        mae[name] = _mae_ms(pred, actual)
-        residuals[name] = (actual - pred).tolist()
-        abs_err[name] = np.abs(np.exp(pred) - np.exp(actual))
+    mae, residuals, abs_err = score(preds, actual, CANDIDATES)
     allowed = CANDIDATES if learned_ok else PLAIN
 
     # the procedure replayed: each fold forecast by the model chosen on earlier folds only
@@ -286,12 +277,7 @@ def select_model(
         residuals=residuals,
         backtest=backtest,
         selection_reason=why,
-        realised=realised_summary(realised_pred, actual)
-        | {  # the baselines over the same recent days, to compare like with like
-            "baselines_mae_ms": {
-                b: _r(_mae_ms(preds[b][-RECENT_DAYS:], actual[-RECENT_DAYS:])) for b in BASELINES
-            }
-        },
+        realised=realised_with_baselines(realised_pred, actual, preds),
         procedure_residuals=proc_res.tolist(),
     )
 

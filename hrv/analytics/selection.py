@@ -35,6 +35,7 @@ CONFORMAL_WINDOW = 90  # the most recent out-of-sample errors the interval is bu
 ACI_GAMMA = 0.05  # how fast the interval adapts to its own misses
 ACI_ALPHA_MIN, ACI_ALPHA_MAX = 0.02, 0.5  # never wider than the 1st-99th percentiles
 RECENT_DAYS = 120  # the reported error: the procedure's over its most recent backtest days
+BASELINES = (PERSISTENCE, ROLLING_7D)
 
 
 def conformal_path(residuals: list[float], fallback_sd: float) -> list[tuple[float, float]]:
@@ -130,6 +131,36 @@ def realised_summary(pred_ln: np.ndarray, actual_ln: np.ndarray) -> dict[str, An
         "n_days": len(recent),
         "mae_ms_all": _r(float(np.mean(np.abs(err_ms)))),
         "n_days_all": len(err_ms),
+    }
+
+
+def _mae_ms(pred_ln: np.ndarray, actual_ln: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.exp(pred_ln) - np.exp(actual_ln))))
+
+
+def score(
+    preds: dict[str, np.ndarray], actual: np.ndarray, candidates: tuple[str, ...] = ()
+) -> tuple[dict[str, float | None], dict[str, list[float]], dict[str, np.ndarray]]:
+    """Each candidate's MAE (ms), ln residuals and absolute errors (ms) on the same days
+    (the MAEs of candidates absent from ``preds``: None, when ``candidates`` are given)."""
+    mae: dict[str, float | None] = dict.fromkeys(candidates)
+    residuals: dict[str, list[float]] = {}
+    abs_err: dict[str, np.ndarray] = {}
+    for name, pred in preds.items():
+        mae[name] = _mae_ms(pred, actual)
+        residuals[name] = (actual - pred).tolist()
+        abs_err[name] = np.abs(np.exp(pred) - np.exp(actual))
+    return mae, residuals, abs_err
+
+
+def realised_with_baselines(
+    procedure: np.ndarray, actual: np.ndarray, preds: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """``realised_summary``, with the baselines over the same recent days beside it."""
+    return realised_summary(procedure, actual) | {
+        "baselines_mae_ms": {
+            b: _r(_mae_ms(preds[b][-RECENT_DAYS:], actual[-RECENT_DAYS:])) for b in BASELINES
+        }
     }
 
 

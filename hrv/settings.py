@@ -163,6 +163,42 @@ class Settings(BaseSettings):
         description="Slack Web API address (self-hosted gateways, tests)",
     )
 
+    intervals_icu_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("INTERVALS_ICU_API_KEY"),
+        description="Intervals.icu API key (Settings, Developer Settings); secret",
+    )
+    intervals_icu_base_url: str = Field(
+        default="https://intervals.icu",
+        validation_alias=_env("INTERVALS_ICU_BASE_URL"),
+        description="Intervals.icu API address (tests, proxies)",
+    )
+    intervals_icu_write_back: bool = Field(
+        default=False,
+        validation_alias=_env("INTERVALS_ICU_WRITE_BACK"),
+        description="1: write the day's recommendation into the athlete's wellness comments",
+    )
+    intervals_icu_poll_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=_env("INTERVALS_ICU_POLL_MINUTES"),
+        description="each athlete's wellness is pulled this often (fractions allowed)",
+    )
+    intervals_icu_history_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        validation_alias=_env("INTERVALS_ICU_HISTORY_DAYS"),
+        description="days of wellness the first pull of an athlete fetches",
+    )
+    intervals_icu_overlap_days: int = Field(
+        default=3,
+        ge=0,
+        le=60,
+        validation_alias=_env("INTERVALS_ICU_OVERLAP_DAYS"),
+        description="days already stored that every pull fetches again (late edits, late syncs)",
+    )
+
     board_quiet_seconds: float = Field(
         default=20.0,
         ge=0,
@@ -173,7 +209,7 @@ class Settings(BaseSettings):
         default=Path("athletes.yaml"),
         validation_alias=_env("HRV_ATHLETES_FILE"),
         description="optional per-athlete settings: display name, team, normal-range width, "
-        "flag thresholds",
+        "flag thresholds, Intervals.icu athlete id",
     )
 
     web_port: int = Field(
@@ -201,7 +237,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("webserver_url", "slack_api_base_url")
+    @field_validator("webserver_url", "slack_api_base_url", "intervals_icu_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

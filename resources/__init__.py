@@ -1,9 +1,11 @@
-"""The outside world: the settings, the inbox, the wearable exports, the data, Slack."""
+"""The outside world: the settings, the inbox, the wearable exports, the data, Slack,
+Intervals.icu."""
 
 import dagster as dg
 
 from hrv.settings import Settings, load_settings
 from resources.folders import DataStoreResource, InboxResource, SourcesResource, folder_resources
+from resources.intervals_icu import IntervalsIcuResource
 from resources.settings import SettingsResource
 from resources.slack import SlackResource
 
@@ -13,7 +15,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     found = folder_resources(settings)
     carrier = found["settings"]
     assert isinstance(carrier, SettingsResource)
-    return {**found, "slack": SlackResource(settings=carrier)}
+    return {
+        **found,
+        "slack": SlackResource(settings=carrier),
+        "intervals_icu": IntervalsIcuResource(settings=carrier),
+    }
 
 
 # Read once, when the code location loads (a bad value fails the load with an error that
@@ -23,6 +29,7 @@ defs = dg.Definitions(resources=build_resources(load_settings()))
 __all__ = [
     "DataStoreResource",
     "InboxResource",
+    "IntervalsIcuResource",
     "SettingsResource",
     "SlackResource",
     "SourcesResource",

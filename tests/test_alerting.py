@@ -332,6 +332,7 @@ def test_every_kind_has_a_label_and_the_catalogue_wording_is_right():
         "rejected_file",
         "stuck_file",
         "sensor_failure",
+        "source_api_error",
         "athlete_flag",
     }
     journal = catalogue.journal_rejected("ann/x.md", "ann", ["date: bad"], "abc" * 10)

@@ -39,6 +39,12 @@ KINDS: dict[str, Kind] = {
         Kind("rejected_file", "File rejected", "pipeline", "a journal or export was rejected"),
         Kind("stuck_file", "File stuck", "pipeline", "a file is still pending after its runs"),
         Kind("sensor_failure", "Sensor failing", "pipeline", "a sensor failed 3 ticks in a row"),
+        Kind(
+            "source_api_error",
+            "Source API failing",
+            "pipeline",
+            "a wearable hub's API refuses or fails (bad key, athlete not shared, service down)",
+        ),
         Kind("athlete_flag", "Athlete flag", "athlete", "an athlete needs the coach's attention"),
     )
 }
@@ -186,6 +192,32 @@ def source_fresh(athlete: str, verdict: str) -> Alert:
         status="resolved",
         title=f"{athlete}: wearable data is fresh again",
         text=verdict,
+    )
+
+
+def api_failing(
+    athlete: str | None, service: str, problem: str, text: str, severity: Severity = "warning"
+) -> Alert:
+    """A wearable hub's API (Intervals.icu) refuses or fails: for one athlete, or for
+    everyone (``athlete`` None: the key, the service)."""
+    return _alert(
+        "source_api_error",
+        service,
+        athlete=athlete,
+        severity=severity,
+        title=f"{service}{_for(athlete)}: {problem}",
+        text=text,
+    )
+
+
+def api_recovered(athlete: str | None, service: str, title: str) -> Alert:
+    return _alert(
+        "source_api_error",
+        service,
+        athlete=athlete,
+        status="resolved",
+        title=title + _for(athlete),
+        text="Pulls go on from where they stopped; nothing was lost.",
     )
 
 

@@ -6,14 +6,15 @@ import datetime as dt
 import json
 from typing import IO
 
-from hrv.intake.exports import apple, devices, oura, tables, whoop
+from hrv.intake.exports import apple, devices, oura, tables, wellness, whoop
 from hrv.intake.exports.model import Collector, NotHrv, Reject
 from hrv.intake.exports.tabular import decode, read_table
 
 KNOWN = (
     "a CSV with 'date,rmssd_ms' (or sdnn_ms), a WHOOP export, Oura sleep JSON (API v2 or "
     "the account export), a WHOOP API recovery JSON, Garmin HRV JSON, a Fitbit daily HRV "
-    "summary (CSV or JSON), Polar nightly recharge JSON, an HRV4Training, HRV Logger or "
+    "summary (CSV or JSON), Polar nightly recharge JSON, Intervals.icu wellness JSON, an "
+    "HRV4Training, HRV Logger or "
     "Elite HRV CSV, or Apple Health export.xml"
 )
 JOURNAL_FIELDS = {"sleep_hours", "sleep_quality", "alcohol_units", "mood", "stress", "training"}
@@ -108,6 +109,10 @@ def _parse_json(doc: object, col: Collector, tz: dt.tzinfo) -> None:
     recharges = devices.polar_recharges(doc)
     if recharges:
         devices.parse_polar(recharges, col)
+        return
+    records = wellness.records(doc)
+    if records:
+        wellness.parse(records, col)
         return
     if isinstance(doc, dict) and JOURNAL_FIELDS & set(doc):
         raise Reject(

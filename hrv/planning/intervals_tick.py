@@ -1,0 +1,405 @@
+"""One tick of the Intervals.icu sensor: pull the athletes that are due, write back the
+day's recommendation, and say what went wrong, once.
+
+Pulled wellness is stored as an export of the athlete's own,
+``sources/<athlete>/intervals.icu/wellness.json`` (``WELLNESS_FILE``), in the API's own
+shape; from there the sources sensor reads it row by row, merges it with the athlete's
+other exports and runs the athlete only when a reading changed, exactly as for an export
+dropped by hand. The file is rewritten only when what was pulled differs from it.
+
+Each athlete is pulled every ``poll_seconds``. The first pull fetches ``history_days``;
+later pulls start ``overlap_days`` before the newest day that has HRV (late edits, a
+watch that synced days late) and end tomorrow (the athlete's clock may be ahead of the
+server's). A tick pulls at most ``max_pulls`` athletes and stops after ``budget_seconds``
+(a tick times out at 60 s); the athletes waiting longest go first.
+
+What goes wrong, and what happens (the state is the sensor's cursor):
+
+- the key is refused (401, or 403 for every athlete): one ``source_api_error`` alert; every
+  pull waits ``AUTH_RETRY_SECONDS`` and tries again, quietly, until it works (resolved);
+- an athlete does not share with the key, or the id is wrong (403/404): an alert for that
+  athlete, retried every ``ATHLETE_RETRY_SECONDS``; the others go on;
+- 429: every pull waits ``Retry-After`` (or a doubling backoff); no alert, it is normal;
+- the service is down (5xx, timeouts): a doubling backoff from 30 s to 30 min; an alert
+  once it failed ``SERVER_ALERT_AFTER`` times in a row, resolved when it answers again;
+- an answer that is not the documented JSON: an alert for that athlete, retried at the
+  next poll.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hrv.alerting import catalogue
+from hrv.alerting.catalogue import Alert
+from hrv.intake.exports.model import number
+from hrv.intake.exports.wellness import HRV_FIELDS, KEPT_FIELDS
+from hrv.intake.intervals_icu import ApiError, WellnessClient
+from hrv.storage.files import write_text_atomic
+
+WELLNESS_FILE = Path("intervals.icu") / "wellness.json"
+AUTH_RETRY_SECONDS = 3600.0
+ATHLETE_RETRY_SECONDS = 3600.0
+SERVER_BACKOFF_SECONDS = (30.0, 1800.0)  # first wait, longest wait
+RATE_BACKOFF_SECONDS = (10.0, 600.0)
+SERVER_ALERT_AFTER = 3
+COMMENT_MARK = "[hrv-sentinel]"
+SERVICE = "Intervals.icu"
+WRITE_BACK = "Intervals.icu write-back"
+
+
+@dataclass(frozen=True)
+class PullLimits:
+    poll_seconds: float = 900.0
+    history_days: int = 365
+    overlap_days: int = 3
+    max_pulls: int = 50
+    budget_seconds: float = 30.0
+    write_back: bool = False
+
+
+@dataclass
+class TickResult:
+    state: dict[str, Any]
+    alerts: list[Alert] = field(default_factory=list)
+    pulled: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # wellness.json rewritten
+    pushed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.pulled)} pulled", f"{len(self.changed)} changed"]
+        if self.pushed:
+            parts.append(f"{len(self.pushed)} written back")
+        return ", ".join(parts) + ("; " + "; ".join(self.notes) if self.notes else "")
+
+
+def load_state(cursor: str | None) -> dict[str, Any]:
+    try:
+        state = json.loads(cursor) if cursor else {}
+    except ValueError:
+        state = {}
+    state.setdefault("athletes", {})
+    state.setdefault("service", {})
+    return state
+
+
+def wellness_path(sources_dir: Path, athlete: str) -> Path:
+    return sources_dir / athlete / WELLNESS_FILE
+
+
+# --------------------------------------------------------------------------- the stored file
+def read_stored(path: Path) -> dict[str, dict[str, Any]]:
+    """The records stored for an athlete, by day (none, or an unreadable file: none)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, list):
+        return {}
+    return {r["id"]: r for r in doc if isinstance(r, dict) and isinstance(r.get("id"), str)}
+
+
+def kept(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
+
+
+def merge_pulled(
+    stored: dict[str, dict[str, Any]],
+    pulled: Iterable[dict[str, Any]],
+    oldest: dt.date,
+    newest: dt.date,
+) -> dict[str, dict[str, Any]]:
+    """The stored records with the pulled window replaced by what the API has now: a day
+    the API no longer has in the window (deleted upstream) goes too."""
+    window = (oldest.isoformat(), newest.isoformat())
+    out = {d: r for d, r in stored.items() if not (window[0] <= d <= window[1])}
+    for record in pulled:
+        out[record["id"]] = kept(record)
+    return dict(sorted(out.items()))
+
+
+def render(records: dict[str, dict[str, Any]]) -> str:
+    lines = ",\n".join(json.dumps(r, sort_keys=True) for r in records.values())
+    return f"[\n{lines}\n]\n" if lines else "[]\n"
+
+
+def newest_hrv_day(records: dict[str, dict[str, Any]]) -> dt.date | None:
+    for day in sorted(records, reverse=True):
+        try:
+            values = [number(records[day].get(f)) for f in HRV_FIELDS]
+        except (TypeError, ValueError):
+            continue
+        if any(v for v in values):
+            try:
+                return dt.date.fromisoformat(day[:10])
+            except ValueError:
+                continue
+    return None
+
+
+# --------------------------------------------------------------------------- write-back
+def recommendation_line(forecast: dict[str, Any]) -> str | None:
+    rec, advice = forecast.get("recommendation"), forecast.get("advice")
+    if not forecast.get("for_date") or not rec:
+        return None
+    label = str(rec).replace("_", " ")
+    return f"{COMMENT_MARK} {label}: {advice}" if advice else f"{COMMENT_MARK} {label}"
+
+
+def comment_with(existing: str | None, line: str) -> str:
+    """The day's comments with our line replaced or added; every line a person wrote is
+    kept as written."""
+    theirs = [x for x in (existing or "").splitlines() if not x.startswith(COMMENT_MARK)]
+    while theirs and not theirs[-1].strip():
+        theirs.pop()
+    return "\n".join([*theirs, line]) if theirs else line
+
+
+# --------------------------------------------------------------------------- the tick
+def _backoff(failures: int, bounds: tuple[float, float]) -> float:
+    first, longest = bounds
+    return float(min(longest, first * 2 ** max(0, failures - 1)))
+
+
+class _Tick:
+    def __init__(
+        self,
+        client: WellnessClient,
+        state: dict[str, Any],
+        now: float,
+        today: dt.date,
+        limits: PullLimits,
+        sources_dir: Path,
+    ):
+        self.client, self.state, self.now, self.today = client, state, now, today
+        self.limits, self.sources_dir = limits, sources_dir
+        self.result = TickResult(state)
+        self.service: dict[str, Any] = state["service"]
+
+    # -- service-wide problems (the key, the service, the rate limit)
+    def service_failed(self, exc: ApiError) -> None:
+        svc = self.service
+        if exc.kind == "rate_limited":
+            svc["rate_failures"] = svc.get("rate_failures", 0) + 1
+            wait = exc.retry_after
+            if wait is None:
+                wait = _backoff(svc["rate_failures"], RATE_BACKOFF_SECONDS)
+            svc["not_before"] = self.now + wait
+            self.result.notes.append(f"rate limited: waiting {wait:.0f} s")
+            return
+        if exc.kind == "auth":
+            svc["not_before"] = self.now + AUTH_RETRY_SECONDS
+            if svc.get("error") != "auth":
+                self.result.alerts.append(
+                    catalogue.api_failing(
+                        None,
+                        SERVICE,
+                        "the API key is refused",
+                        f"{exc}. Nothing is pulled until INTERVALS_ICU_API_KEY is fixed "
+                        f"(Intervals.icu, Settings, Developer Settings); retried every "
+                        f"{AUTH_RETRY_SECONDS / 60:.0f} min.",
+                        severity="error",
+                    )
+                )
+            svc["error"] = "auth"
+            self.result.notes.append("API key refused")
+            return
+        svc["failures"] = svc.get("failures", 0) + 1
+        wait = _backoff(svc["failures"], SERVER_BACKOFF_SECONDS)
+        svc["not_before"] = self.now + wait
+        if svc["failures"] >= SERVER_ALERT_AFTER and svc.get("error") != "server":
+            svc["error"] = "server"
+            self.result.alerts.append(
+                catalogue.api_failing(
+                    None,
+                    SERVICE,
+                    "the service is not answering",
+                    f"{exc} ({svc['failures']} attempts in a row). Retried with a backoff "
+                    f"(now {wait:.0f} s); the inbox and sources/ still work.",
+                )
+            )
+        self.result.notes.append(f"{exc}: retrying in {wait:.0f} s")
+
+    def service_works(self) -> None:
+        svc = self.service
+        if svc.get("error"):
+            self.result.alerts.append(
+                catalogue.api_recovered(None, SERVICE, f"{SERVICE} answers again")
+            )
+        for key in ("error", "failures", "rate_failures", "not_before"):
+            svc.pop(key, None)
+
+    # -- one athlete's problems
+    def athlete_failed(self, athlete: str, icu_id: str, exc: ApiError) -> None:
+        entry = self.state["athletes"].setdefault(athlete, {})
+        if exc.kind == "malformed":
+            entry["next"] = self.now + self.limits.poll_seconds
+            why = f"{SERVICE} answered something unreadable for {icu_id}"
+        else:
+            entry["next"] = self.now + ATHLETE_RETRY_SECONDS
+            why = (
+                f"{SERVICE} athlete {icu_id} does not share their data with this API key"
+                if exc.kind == "forbidden"
+                else f"{SERVICE} has no athlete {icu_id} (intervals_icu_id in athletes.yaml)"
+            )
+        if entry.get("error") != exc.kind:
+            self.result.alerts.append(
+                catalogue.api_failing(
+                    athlete,
+                    SERVICE,
+                    why,
+                    f"{exc}. The athlete's other sources still work; retried "
+                    f"{'at the next pull' if exc.kind == 'malformed' else 'every hour'}.",
+                )
+            )
+        entry["error"] = exc.kind
+        self.result.notes.append(f"{athlete}: {exc}")
+
+    def pull(self, athlete: str, icu_id: str) -> None:
+        entry = self.state["athletes"].setdefault(athlete, {})
+        newest = self.today + dt.timedelta(days=1)
+        through = entry.get("through")
+        if through:
+            oldest = dt.date.fromisoformat(through) - dt.timedelta(days=self.limits.overlap_days)
+        else:
+            oldest = self.today - dt.timedelta(days=self.limits.history_days - 1)
+        oldest = min(oldest, self.today)
+        records = self.client.wellness(icu_id, oldest, newest)
+        path = wellness_path(self.sources_dir, athlete)
+        stored = read_stored(path)
+        merged = merge_pulled(stored, records, oldest, newest)
+        text = render(merged)
+        try:
+            before = path.read_text(encoding="utf-8")
+        except OSError:
+            before = None
+        if text != before and (merged or before is not None):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, text)
+            self.result.changed.append(athlete)
+        newest_day = newest_hrv_day(merged)
+        if newest_day is not None:
+            entry["through"] = newest_day.isoformat()
+        if entry.get("error"):
+            self.result.alerts.append(
+                catalogue.api_recovered(athlete, SERVICE, f"{SERVICE} pulls work again")
+            )
+            entry.pop("error", None)
+        entry["next"] = self.now + self.limits.poll_seconds
+        entry["pulled_at"] = self.now
+        self.result.pulled.append(athlete)
+
+    def write_back(self, athlete: str, icu_id: str, forecast_path: Path) -> None:
+        entry = self.state["athletes"].setdefault(athlete, {})
+        try:
+            forecast = json.loads(forecast_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        line = recommendation_line(forecast)
+        if line is None:
+            return
+        day = str(forecast["for_date"])
+        digest = hashlib.sha256(f"{icu_id}|{day}|{line}".encode()).hexdigest()[:16]
+        if entry.get("pushed") == digest:
+            return
+        when = dt.date.fromisoformat(day)
+        current = self.client.day(icu_id, when).get("comments")
+        wanted = comment_with(current if isinstance(current, str) else None, line)
+        if wanted != current:
+            self.client.update_day(icu_id, when, {"comments": wanted})
+        entry["pushed"] = digest
+        if entry.pop("push_error", None):
+            self.result.alerts.append(
+                catalogue.api_recovered(athlete, WRITE_BACK, f"{WRITE_BACK} works again")
+            )
+        entry.pop("push_next", None)
+        self.result.pushed.append(athlete)
+
+    def write_back_failed(self, athlete: str, icu_id: str, exc: ApiError) -> None:
+        entry = self.state["athletes"].setdefault(athlete, {})
+        entry["push_next"] = self.now + ATHLETE_RETRY_SECONDS
+        if entry.get("push_error") != exc.kind:
+            self.result.alerts.append(
+                catalogue.api_failing(
+                    athlete,
+                    WRITE_BACK,
+                    f"the recommendation cannot be written to {icu_id}'s wellness",
+                    f"{exc}. The athlete must share with write access (Intervals.icu, "
+                    "Settings, Sharing); pulls go on; retried every hour.",
+                )
+            )
+        entry["push_error"] = exc.kind
+        self.result.notes.append(f"{athlete}: write-back: {exc}")
+
+
+def plan_intervals_tick(
+    client: WellnessClient,
+    targets: dict[str, str],
+    *,
+    state: dict[str, Any],
+    now: float,
+    today: dt.date,
+    limits: PullLimits,
+    sources_dir: Path,
+    forecast_path: Callable[[str], Path],
+    clock: Callable[[], float] = time.monotonic,
+) -> TickResult:
+    """Pull the due athletes of ``targets`` (athlete -> Intervals.icu id) and write back
+    their new recommendations; the new state is ``result.state``."""
+    tick = _Tick(client, state, now, today, limits, sources_dir)
+    for gone in set(state["athletes"]) - set(targets):
+        del state["athletes"][gone]
+    not_before = tick.service.get("not_before", 0.0)
+    if now < not_before:
+        tick.result.notes.append(
+            f"waiting {not_before - now:.0f} s ({tick.service.get('error') or 'backoff'})"
+        )
+        return tick.result
+    started = clock()
+    due = sorted(
+        (state["athletes"].get(a, {}).get("next", 0.0), a)
+        for a in targets
+        if state["athletes"].get(a, {}).get("next", 0.0) <= now
+    )
+    left = len(due)
+    try:
+        for _, athlete in due[: limits.max_pulls]:
+            if clock() - started > limits.budget_seconds:
+                break
+            left -= 1
+            try:
+                tick.pull(athlete, targets[athlete])
+                tick.service_works()
+            except ApiError as exc:
+                if exc.kind == "forbidden" and not client.key_works():
+                    raise ApiError("auth", 403, "the API key was refused (Access denied)") from None
+                if exc.kind in ("forbidden", "not_found", "malformed"):
+                    tick.athlete_failed(athlete, targets[athlete], exc)
+                    continue
+                raise
+        if limits.write_back:
+            for athlete, icu_id in targets.items():
+                if clock() - started > limits.budget_seconds:
+                    break
+                entry = state["athletes"].get(athlete, {})
+                if entry.get("error") or entry.get("push_next", 0.0) > now:
+                    continue
+                try:
+                    tick.write_back(athlete, icu_id, forecast_path(athlete))
+                except ApiError as exc:
+                    if exc.kind not in ("forbidden", "not_found", "malformed"):
+                        raise
+                    tick.write_back_failed(athlete, icu_id, exc)
+    except ApiError as exc:
+        tick.service_failed(exc)
+    if left > 0:
+        tick.result.notes.append(f"{left} athlete(s) due, next tick")
+    return tick.result

@@ -68,9 +68,9 @@ class FakeIntervals:
             days = self.athletes.setdefault(athlete, {})
             key = str(day)
             days.setdefault(key, {}).update(values)
-            days[key]["updated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[
-                :-3
-            ] + "+00:00"
+            days[key]["updated"] = (
+                dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+00:00"
+            )
 
     def calls(self, method: str | None = None, contains: str = "") -> list[Request]:
         with self.lock:

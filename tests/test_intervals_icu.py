@@ -3,6 +3,7 @@ partial days and write-back, against a server on 127.0.0.1 that speaks the API's
 format (tests/intervals_server.py). Nothing of ours is faked."""
 
 import datetime as dt
+import itertools
 import json
 
 import pytest
@@ -10,15 +11,13 @@ import pytest
 from hrv.alerting.catalogue import Alert
 from hrv.intake.exports import parse_source_file
 from hrv.intake.intervals_icu import CHUNK_DAYS, WellnessClient, retry_after_seconds
+from hrv.intake.wellness_mirror import COMMENT_MARK, comment_with, wellness_path
 from hrv.planning.intervals_tick import (
     AUTH_RETRY_SECONDS,
-    COMMENT_MARK,
     SERVER_ALERT_AFTER,
     PullLimits,
-    comment_with,
     load_state,
     plan_intervals_tick,
-    wellness_path,
 )
 from tests.intervals_server import GOOD_KEY, FakeIntervals
 
@@ -84,7 +83,7 @@ def test_first_pull_fetches_the_history_in_date_windows_and_stores_an_export(api
     assert len(windows) == -(-366 // CHUNK_DAYS)
     assert windows[0][1] == (TODAY + dt.timedelta(days=1)).isoformat()
     assert windows[-1][0] == (TODAY - dt.timedelta(days=364)).isoformat()
-    for (old, _), (_, new) in zip(windows, windows[1:], strict=False):
+    for (old, _), (_, new) in itertools.pairwise(windows):
         assert dt.date.fromisoformat(old) - dt.date.fromisoformat(new) == dt.timedelta(days=1)
     for r in gets:  # Basic auth, user API_KEY: the server refuses anything else
         assert r.status == 200

@@ -2,8 +2,8 @@
 day's recommendation, and say what went wrong, once.
 
 Pulled wellness is stored as an export of the athlete's own,
-``sources/<athlete>/intervals.icu/wellness.json`` (``WELLNESS_FILE``), in the API's own
-shape; from there the sources sensor reads it row by row, merges it with the athlete's
+``sources/<athlete>/intervals.icu/wellness.json`` (``hrv.intake.wellness_mirror``), in the
+API's own shape; from there the sources sensor reads it row by row, merges it with the athlete's
 other exports and runs the athlete only when a reading changed, exactly as for an export
 dropped by hand. The file is rewritten only when what was pulled differs from it.
 
@@ -32,25 +32,30 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hrv.alerting import catalogue
 from hrv.alerting.catalogue import Alert
-from hrv.intake.exports.model import number
-from hrv.intake.exports.wellness import HRV_FIELDS, KEPT_FIELDS
 from hrv.intake.intervals_icu import ApiError, WellnessClient
+from hrv.intake.wellness_mirror import (
+    comment_with,
+    merge_pulled,
+    newest_hrv_day,
+    read_stored,
+    recommendation_line,
+    render,
+    wellness_path,
+)
 from hrv.storage.files import write_text_atomic
 
-WELLNESS_FILE = Path("intervals.icu") / "wellness.json"
 AUTH_RETRY_SECONDS = 3600.0
 ATHLETE_RETRY_SECONDS = 3600.0
 SERVER_BACKOFF_SECONDS = (30.0, 1800.0)  # first wait, longest wait
 RATE_BACKOFF_SECONDS = (10.0, 600.0)
 SERVER_ALERT_AFTER = 3
-COMMENT_MARK = "[hrv-sentinel]"
 SERVICE = "Intervals.icu"
 WRITE_BACK = "Intervals.icu write-back"
 
@@ -91,78 +96,6 @@ def load_state(cursor: str | None) -> dict[str, Any]:
     return state
 
 
-def wellness_path(sources_dir: Path, athlete: str) -> Path:
-    return sources_dir / athlete / WELLNESS_FILE
-
-
-# --------------------------------------------------------------------------- the stored file
-def read_stored(path: Path) -> dict[str, dict[str, Any]]:
-    """The records stored for an athlete, by day (none, or an unreadable file: none)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(doc, list):
-        return {}
-    return {r["id"]: r for r in doc if isinstance(r, dict) and isinstance(r.get("id"), str)}
-
-
-def kept(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in KEPT_FIELDS if record.get(k) is not None}
-
-
-def merge_pulled(
-    stored: dict[str, dict[str, Any]],
-    pulled: Iterable[dict[str, Any]],
-    oldest: dt.date,
-    newest: dt.date,
-) -> dict[str, dict[str, Any]]:
-    """The stored records with the pulled window replaced by what the API has now: a day
-    the API no longer has in the window (deleted upstream) goes too."""
-    window = (oldest.isoformat(), newest.isoformat())
-    out = {d: r for d, r in stored.items() if not (window[0] <= d <= window[1])}
-    for record in pulled:
-        out[record["id"]] = kept(record)
-    return dict(sorted(out.items()))
-
-
-def render(records: dict[str, dict[str, Any]]) -> str:
-    lines = ",\n".join(json.dumps(r, sort_keys=True) for r in records.values())
-    return f"[\n{lines}\n]\n" if lines else "[]\n"
-
-
-def newest_hrv_day(records: dict[str, dict[str, Any]]) -> dt.date | None:
-    for day in sorted(records, reverse=True):
-        try:
-            values = [number(records[day].get(f)) for f in HRV_FIELDS]
-        except (TypeError, ValueError):
-            continue
-        if any(v for v in values):
-            try:
-                return dt.date.fromisoformat(day[:10])
-            except ValueError:
-                continue
-    return None
-
-
-# --------------------------------------------------------------------------- write-back
-def recommendation_line(forecast: dict[str, Any]) -> str | None:
-    rec, advice = forecast.get("recommendation"), forecast.get("advice")
-    if not forecast.get("for_date") or not rec:
-        return None
-    label = str(rec).replace("_", " ")
-    return f"{COMMENT_MARK} {label}: {advice}" if advice else f"{COMMENT_MARK} {label}"
-
-
-def comment_with(existing: str | None, line: str) -> str:
-    """The day's comments with our line replaced or added; every line a person wrote is
-    kept as written."""
-    theirs = [x for x in (existing or "").splitlines() if not x.startswith(COMMENT_MARK)]
-    while theirs and not theirs[-1].strip():
-        theirs.pop()
-    return "\n".join([*theirs, line]) if theirs else line
-
-
 # --------------------------------------------------------------------------- the tick
 def _backoff(failures: int, bounds: tuple[float, float]) -> float:
     first, longest = bounds
@@ -199,15 +132,7 @@ class _Tick:
             svc["not_before"] = self.now + AUTH_RETRY_SECONDS
             if svc.get("error") != "auth":
                 self.result.alerts.append(
-                    catalogue.api_failing(
-                        None,
-                        SERVICE,
-                        "the API key is refused",
-                        f"{exc}. Nothing is pulled until INTERVALS_ICU_API_KEY is fixed "
-                        f"(Intervals.icu, Settings, Developer Settings); retried every "
-                        f"{AUTH_RETRY_SECONDS / 60:.0f} min.",
-                        severity="error",
-                    )
+                    catalogue.hub_key_refused(SERVICE, str(exc), AUTH_RETRY_SECONDS / 60)
                 )
             svc["error"] = "auth"
             self.result.notes.append("API key refused")
@@ -217,48 +142,24 @@ class _Tick:
         svc["not_before"] = self.now + wait
         if svc["failures"] >= SERVER_ALERT_AFTER and svc.get("error") != "server":
             svc["error"] = "server"
-            self.result.alerts.append(
-                catalogue.api_failing(
-                    None,
-                    SERVICE,
-                    "the service is not answering",
-                    f"{exc} ({svc['failures']} attempts in a row). Retried with a backoff "
-                    f"(now {wait:.0f} s); the inbox and sources/ still work.",
-                )
-            )
+            self.result.alerts.append(catalogue.hub_down(SERVICE, str(exc), svc["failures"], wait))
         self.result.notes.append(f"{exc}: retrying in {wait:.0f} s")
 
     def service_works(self) -> None:
         svc = self.service
         if svc.get("error"):
-            self.result.alerts.append(
-                catalogue.api_recovered(None, SERVICE, f"{SERVICE} answers again")
-            )
+            self.result.alerts.append(catalogue.hub_recovered(None, SERVICE))
         for key in ("error", "failures", "rate_failures", "not_before"):
             svc.pop(key, None)
 
     # -- one athlete's problems
     def athlete_failed(self, athlete: str, icu_id: str, exc: ApiError) -> None:
         entry = self.state["athletes"].setdefault(athlete, {})
-        if exc.kind == "malformed":
-            entry["next"] = self.now + self.limits.poll_seconds
-            why = f"{SERVICE} answered something unreadable for {icu_id}"
-        else:
-            entry["next"] = self.now + ATHLETE_RETRY_SECONDS
-            why = (
-                f"{SERVICE} athlete {icu_id} does not share their data with this API key"
-                if exc.kind == "forbidden"
-                else f"{SERVICE} has no athlete {icu_id} (intervals_icu_id in athletes.yaml)"
-            )
+        retry = self.limits.poll_seconds if exc.kind == "malformed" else ATHLETE_RETRY_SECONDS
+        entry["next"] = self.now + retry
         if entry.get("error") != exc.kind:
             self.result.alerts.append(
-                catalogue.api_failing(
-                    athlete,
-                    SERVICE,
-                    why,
-                    f"{exc}. The athlete's other sources still work; retried "
-                    f"{'at the next pull' if exc.kind == 'malformed' else 'every hour'}.",
-                )
+                catalogue.hub_athlete_failing(athlete, SERVICE, icu_id, exc.kind, str(exc))
             )
         entry["error"] = exc.kind
         self.result.notes.append(f"{athlete}: {exc}")
@@ -289,9 +190,7 @@ class _Tick:
         if newest_day is not None:
             entry["through"] = newest_day.isoformat()
         if entry.get("error"):
-            self.result.alerts.append(
-                catalogue.api_recovered(athlete, SERVICE, f"{SERVICE} pulls work again")
-            )
+            self.result.alerts.append(catalogue.hub_recovered(athlete, SERVICE))
             entry.pop("error", None)
         entry["next"] = self.now + self.limits.poll_seconds
         entry["pulled_at"] = self.now
@@ -317,9 +216,7 @@ class _Tick:
             self.client.update_day(icu_id, when, {"comments": wanted})
         entry["pushed"] = digest
         if entry.pop("push_error", None):
-            self.result.alerts.append(
-                catalogue.api_recovered(athlete, WRITE_BACK, f"{WRITE_BACK} works again")
-            )
+            self.result.alerts.append(catalogue.hub_recovered(athlete, WRITE_BACK))
         entry.pop("push_next", None)
         self.result.pushed.append(athlete)
 
@@ -328,13 +225,7 @@ class _Tick:
         entry["push_next"] = self.now + ATHLETE_RETRY_SECONDS
         if entry.get("push_error") != exc.kind:
             self.result.alerts.append(
-                catalogue.api_failing(
-                    athlete,
-                    WRITE_BACK,
-                    f"the recommendation cannot be written to {icu_id}'s wellness",
-                    f"{exc}. The athlete must share with write access (Intervals.icu, "
-                    "Settings, Sharing); pulls go on; retried every hour.",
-                )
+                catalogue.hub_write_back_failing(athlete, SERVICE, icu_id, str(exc))
             )
         entry["push_error"] = exc.kind
         self.result.notes.append(f"{athlete}: write-back: {exc}")

@@ -1,119 +1,10 @@
-"""Every alert hrv-sentinel can raise: kinds, severities, fingerprints and wording.
-
-This is the one place that says what an alert is called, how it is identified and what
-it says. Producers (sensors, runs, steps) call the constructors below and hand the result
-to ``hrv.alerting.book.record_alert``; nothing else builds an ``Alert``.
-
-A fingerprint identifies "the same problem": ``<kind>:<athlete or ->:<subject>``. A
-firing alert and the resolved alert that ends it share a fingerprint.
-"""
+"""Alerts about the pipeline: runs, checks, files, settings, sensors."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["info", "warning", "error"]
-Status = Literal["firing", "resolved"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
-STATUSES: tuple[Status, ...] = ("firing", "resolved")
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of alert: its name in ``alerts.jsonl``, its label in Slack, what it is about."""
-
-    name: str
-    label: str
-    about: Literal["pipeline", "athlete"]
-    meaning: str
-
-
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        Kind("run_failure", "Run failed", "pipeline", "a run failed at an asset"),
-        Kind("check_failure", "Asset check failed", "pipeline", "a check failed (ERROR or WARN)"),
-        Kind("stale_source", "Stale wearable source", "pipeline", "an athlete's readings stopped"),
-        Kind("rejected_file", "File rejected", "pipeline", "a journal or export was rejected"),
-        Kind("stuck_file", "File stuck", "pipeline", "a file is still pending after its runs"),
-        Kind("sensor_failure", "Sensor failing", "pipeline", "a sensor failed 3 ticks in a row"),
-        Kind(
-            "source_api_error",
-            "Source API failing",
-            "pipeline",
-            "a wearable hub's API refuses or fails (bad key, athlete not shared, service down)",
-        ),
-        Kind("athlete_flag", "Athlete flag", "athlete", "an athlete needs the coach's attention"),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str
-    severity: Severity
-    status: Status
-    title: str
-    text: str
-    fingerprint: str
-    athlete: str | None
-    at: str
-    subject: str | None = None  # the asset, check or file concerned
-    link: str | None = None  # path in the Dagster UI, e.g. /runs/<run_id>
-    cooldown_hours: float = 0.0  # a repeat this soon after it resolved stays quiet
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown alert kind {self.kind!r}")
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"unknown severity {self.severity!r}")
-        if self.status not in STATUSES:
-            raise ValueError(f"unknown status {self.status!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def fingerprint(kind: str, athlete: str | None, subject: str) -> str:
-    return f"{kind}:{athlete or '-'}:{subject}"
-
-
-def _stamp(at: dt.datetime | None) -> str:
-    return (at or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
-
-
-def _alert(
-    kind: str,
-    subject: str,
-    *,
-    athlete: str | None,
-    title: str,
-    text: str,
-    severity: Severity = "warning",
-    status: Status = "firing",
-    link: str | None = None,
-    at: dt.datetime | None = None,
-    cooldown_hours: float = 0.0,
-) -> Alert:
-    return Alert(
-        kind=kind,
-        severity="info" if status == "resolved" else severity,
-        status=status,
-        title=title,
-        text=text,
-        fingerprint=fingerprint(kind, athlete, subject),
-        athlete=athlete,
-        at=_stamp(at),
-        subject=subject,
-        link=link,
-        cooldown_hours=cooldown_hours,
-    )
-
-
-def _for(athlete: str | None) -> str:
-    return f" for {athlete}" if athlete else ""
+from hrv.alerting.catalogue.kinds import Alert, Severity, _alert, _for
 
 
 # --------------------------------------------------------------------------- runs
@@ -168,56 +59,6 @@ def check_passed(athlete: str | None, asset: str, check: str, verdict: str) -> A
         title=f"Check {check} passes again{_for(athlete)}",
         text=verdict,
         link=link,
-    )
-
-
-# --------------------------------------------------------------------------- sources
-def source_stale(athlete: str, failing: bool, state: str, verdict: str) -> Alert:
-    return _alert(
-        "stale_source",
-        "wearable",
-        athlete=athlete,
-        severity="error" if failing else "warning",
-        title=f"{athlete}: wearable source is stale ({state})",
-        text=f"{verdict}. Check the wearable sync for this athlete.",
-        link="/assets/bronze/wearable_readings?view=checks" + f"&partition={athlete}",
-    )
-
-
-def source_fresh(athlete: str, verdict: str) -> Alert:
-    return _alert(
-        "stale_source",
-        "wearable",
-        athlete=athlete,
-        status="resolved",
-        title=f"{athlete}: wearable data is fresh again",
-        text=verdict,
-    )
-
-
-def api_failing(
-    athlete: str | None, service: str, problem: str, text: str, severity: Severity = "warning"
-) -> Alert:
-    """A wearable hub's API (Intervals.icu) refuses or fails: for one athlete, or for
-    everyone (``athlete`` None: the key, the service)."""
-    return _alert(
-        "source_api_error",
-        service,
-        athlete=athlete,
-        severity=severity,
-        title=f"{service}{_for(athlete)}: {problem}",
-        text=text,
-    )
-
-
-def api_recovered(athlete: str | None, service: str, title: str) -> Alert:
-    return _alert(
-        "source_api_error",
-        service,
-        athlete=athlete,
-        status="resolved",
-        title=title + _for(athlete),
-        text="Pulls go on from where they stopped; nothing was lost.",
     )
 
 
@@ -343,35 +184,4 @@ def sensor_recovered(sensor: str, failures: int) -> Alert:
         status="resolved",
         title=f"Sensor {sensor} works again",
         text=f"A tick succeeded after {failures} failures.",
-    )
-
-
-# --------------------------------------------------------------------------- athletes
-BOARD_LINK = "/assets/agent/squad_board"
-
-
-def athlete_flagged(
-    athlete: str, flag: str, label: str, text: str, display: str, cooldown_hours: float
-) -> Alert:
-    """An athlete flag (``hrv.coach.flags``) started: to the coach's channel when set."""
-    return _alert(
-        "athlete_flag",
-        flag,
-        athlete=athlete,
-        title=f"{display}: {label}",
-        text=f"{text}. See the squad board.",
-        link=BOARD_LINK,
-        cooldown_hours=cooldown_hours,
-    )
-
-
-def athlete_flag_cleared(athlete: str, flag: str, label: str, text: str, display: str) -> Alert:
-    return _alert(
-        "athlete_flag",
-        flag,
-        athlete=athlete,
-        status="resolved",
-        title=f"{display}: {label} no more",
-        text=text,
-        link=BOARD_LINK,
     )

@@ -98,8 +98,9 @@ class FakeIntervals:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None):
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> int:
                 raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.current.status = status  # before the client can read the answer
                 self.send_response(status)
                 ctype = "text/html" if isinstance(body, bytes) else "application/json"
                 self.send_header("Content-Type", ctype)
@@ -126,11 +127,13 @@ class FakeIntervals:
                 query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
-                status = self._route(method, parsed.path, query, body)
+                # recorded before the answer goes out: a client that has its answer finds
+                # its request in the list
+                request = Request(time.time(), method, parsed.path, query, body, 0)
                 with fake.lock:
-                    fake.requests.append(
-                        Request(time.time(), method, parsed.path, query, body, status or 0)
-                    )
+                    fake.requests.append(request)
+                self.current = request
+                self._route(method, parsed.path, query, body)
 
             def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> int:
                 if fake.mode == "hang":

@@ -352,3 +352,23 @@ def test_comment_with_replaces_only_our_line():
     ours = f"{COMMENT_MARK} train hard: Go."
     assert comment_with(f"legs ok\n{COMMENT_MARK} rest\n\n", ours) == f"legs ok\n{ours}"
     assert comment_with("  indented\n", ours) == f"  indented\n{ours}"
+
+
+def test_sleep_from_wellness_fills_the_journal_only_where_the_athlete_wrote_none(api, tmp_path):
+    """sleepSecs is last night's sleep, the journal's sleep_hours for the same day; the
+    1-4 subjective scores are not mapped (README, "What is pulled")."""
+    from hrv.analytics.features import build_daily_features, journal_frame, readings_frame
+
+    api.add("i1", TODAY - dt.timedelta(days=1), hrv=50.0, sleepSecs=6 * 3600, soreness=4)
+    api.add("i1", TODAY, hrv=52.0, sleepSecs=8 * 3600 + 1800, mood=1)
+    squad = Squad(api, tmp_path)
+    squad.tick({"ann": "i1"})
+    parsed = parse_source_file(squad.file("ann"), folder_athlete="ann")
+    rows = [r.to_row() for r in parsed.readings]
+    assert [r["sleep_hours"] for r in rows] == [6.0, 8.5]
+    typed = journal_frame([{"date": TODAY.isoformat(), "sleep_hours": 7.0, "soreness": 2}])
+    frame = build_daily_features(typed, readings_frame(rows)).set_index("date")
+    assert frame.loc[str(TODAY - dt.timedelta(days=1)), "sleep_hours"] == 6.0  # from the watch
+    assert frame.loc[str(TODAY), "sleep_hours"] == 7.0  # the athlete's own, kept
+    assert frame.loc[str(TODAY), "soreness"] == 2  # never taken from Intervals.icu's scale
+    assert frame["mood"].isna().all()

@@ -60,7 +60,7 @@ JOURNAL_NUMERIC = (
 )
 JOURNAL_BOOL = ("late_meal", "illness", "travel")
 JOURNAL_COLUMNS = ("date", *JOURNAL_NUMERIC, *JOURNAL_BOOL, "load_au", "n_sessions")
-READING_COLUMNS = ("date", "metric", "value_ms", "resting_hr_bpm", "source_format")
+READING_COLUMNS = ("date", "metric", "value_ms", "resting_hr_bpm", "source_format", "sleep_hours")
 
 # Inputs of the learned models (all known on the evening of D).
 MODEL_FEATURES = (
@@ -112,6 +112,7 @@ def readings_frame(readings: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame["date"] = pd.to_datetime(frame["date"])
     frame["value_ms"] = pd.to_numeric(frame["value_ms"], errors="coerce").astype(float)
     frame["resting_hr_bpm"] = pd.to_numeric(frame["resting_hr_bpm"], errors="coerce").astype(float)
+    frame["sleep_hours"] = pd.to_numeric(frame["sleep_hours"], errors="coerce").astype(float)
     return frame.sort_values(["date", "metric"]).reset_index(drop=True)
 
 
@@ -173,6 +174,11 @@ def build_daily_features(
     frame["metric"] = metric
     frame = frame.merge(journal, on="date", how="left")
     frame["has_journal"] = frame["date"].isin(journal["date"])
+    # a source's sleep (Intervals.icu) where the athlete wrote none: what they typed wins
+    if "sleep_hours" in readings and readings["sleep_hours"].notna().any():
+        slept = readings.dropna(subset=["sleep_hours"]).drop_duplicates("date", keep="last")
+        device = frame[["date"]].merge(slept[["date", "sleep_hours"]], on="date", how="left")
+        frame["sleep_hours"] = frame["sleep_hours"].fillna(device["sleep_hours"])
     frame["has_rmssd"] = frame["rmssd_ms"].notna()
 
     in_bounds = frame["rmssd_ms"].between(RMSSD_MIN_MS, RMSSD_MAX_MS)

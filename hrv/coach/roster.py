@@ -17,6 +17,7 @@ athlete's own entry overrides it field by field::
         normal_range_width: 0.75
       bob:
         flags: {low_hrv_days: 3}
+        intervals_icu_id: i67890     # pulled from Intervals.icu (sensors/intervals_icu.py)
 
 A file that cannot be used is refused as a whole with one line per problem naming the
 athlete, the field, the value and what is expected (``RosterError``); the pipeline then

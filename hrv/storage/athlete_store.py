@@ -22,7 +22,15 @@ from typing import Any
 from hrv.intake.journal import JournalEntry
 from hrv.storage.files import write_text_atomic
 
-READING_FIELDS = ("date", "metric", "value_ms", "resting_hr_bpm", "source_format", "source_file")
+READING_FIELDS = (
+    "date",
+    "metric",
+    "value_ms",
+    "resting_hr_bpm",
+    "source_format",
+    "source_file",
+    "sleep_hours",
+)
 
 
 @dataclass

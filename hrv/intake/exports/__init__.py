@@ -227,8 +227,10 @@ def merge_readings(
     return [row for _, row in sorted(chosen.values(), key=lambda x: (x[1]["date"], x[1]["metric"]))]
 
 
-def reading_fingerprint(rows: list[dict[str, Any]]) -> set[tuple[str, str, float, float | None]]:
-    """What matters of stored or merged readings: (date, metric, value, resting HR)."""
+def reading_fingerprint(
+    rows: list[dict[str, Any]],
+) -> set[tuple[str, str, float, float | None, float | None]]:
+    """What matters of stored or merged readings: (date, metric, value, resting HR, sleep)."""
 
     def num(v: Any, digits: int) -> float | None:
         try:
@@ -243,6 +245,7 @@ def reading_fingerprint(rows: list[dict[str, Any]]) -> set[tuple[str, str, float
             str(r["metric"]),
             num(r["value_ms"], 3) or 0.0,
             num(r.get("resting_hr_bpm"), 2),
+            num(r.get("sleep_hours"), 2),
         )
         for r in rows
     }

@@ -42,6 +42,9 @@ class Reading:
     value_ms: float
     resting_hr_bpm: float | None
     source_format: str
+    # the night's sleep, from a source that knows it (Intervals.icu ``sleepSecs``): fills the
+    # journal's ``sleep_hours`` on days the athlete wrote none
+    sleep_hours: float | None = None
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -303,6 +306,7 @@ class Collector:
         metric: str = RMSSD,
         athlete: str | None = None,
         row: int | None = None,
+        sleep_hours: float | None = None,
     ) -> None:
         problem = implausible_date(day)
         if problem:  # a device clock or an edited file off by years: skipped, said why
@@ -316,6 +320,7 @@ class Collector:
                 value_ms=round(float(value), 3),
                 resting_hr_bpm=None if rhr is None else round(float(rhr), 2),
                 source_format=self.result.format or "unknown",
+                sleep_hours=None if sleep_hours is None else round(float(sleep_hours), 2),
             )
         )
 

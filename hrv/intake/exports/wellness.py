@@ -64,6 +64,17 @@ def records(doc: Any) -> list[Any] | None:
     return items
 
 
+def sleep_hours(raw: Any) -> float | None:
+    """``sleepSecs`` as hours; anything but a plausible night (0-24 h) is not used."""
+    try:
+        seconds = number(raw)
+    except (TypeError, ValueError):
+        return None
+    if seconds is None or not 0 < seconds <= 24 * 3600:
+        return None
+    return seconds / 3600.0
+
+
 def parse(items: list[Any], col: Collector) -> None:
     col.result.vendor, col.result.format = VENDOR, FORMAT
     seen: set[tuple[Any, str]] = set()
@@ -81,6 +92,7 @@ def parse(items: list[Any], col: Collector) -> None:
             rhr = number(item.get("restingHR"))
         except (TypeError, ValueError):
             rhr = None  # a bad resting HR does not cost the morning its HRV
+        slept = sleep_hours(item.get("sleepSecs"))
         found = False
         for field, metric in HRV_FIELDS.items():
             raw = item.get(field)
@@ -100,6 +112,7 @@ def parse(items: list[Any], col: Collector) -> None:
                 col.skip(i, "id", day.isoformat(), DUPLICATE)
                 continue
             seen.add((day, metric))
-            col.add(day, value, rhr if rhr and rhr > 0 else None, metric=metric, row=i)
+            heart = rhr if rhr and rhr > 0 else None
+            col.add(day, value, heart, metric=metric, row=i, sleep_hours=slept)
         if not found:
             col.skip(i, "hrv", None, NO_HRV, f"{day}: no hrv nor hrvSDNN in the record")

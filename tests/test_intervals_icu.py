@@ -218,6 +218,9 @@ def test_an_athlete_who_does_not_share_or_a_wrong_id_is_their_own_alert(api, tmp
     assert set(by) == {"bob", "cat"}
     assert "does not share" in by["bob"].title and "i2" in by["bob"].title
     assert "no athlete i999" in by["cat"].title
+    # what the sensor's tick says in the UI
+    assert "failing: bob (forbidden), cat (not_found)" in result.summary()
+    assert "next pull in 10 min" in squad.tick({"ann": "i1", "bob": "i2", "cat": "i999"}).summary()
     # retried hourly, reported once
     squad.tick({"ann": "i1", "bob": "i2", "cat": "i999"}, advance=3601)
     assert len(squad.alerts) == 2

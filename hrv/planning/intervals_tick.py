@@ -293,4 +293,21 @@ def plan_intervals_tick(
         tick.service_failed(exc)
     if left > 0:
         tick.result.notes.append(f"{left} athlete(s) due, next tick")
+    tick.result.notes.extend(_outlook(state, targets, now))
     return tick.result
+
+
+def _outlook(state: dict[str, Any], targets: dict[str, str], now: float) -> list[str]:
+    """What an idle tick says in the UI: who is pulled, when next, who is failing."""
+    entries = {a: state["athletes"].get(a, {}) for a in targets}
+    failing = sorted(f"{a} ({e['error']})" for a, e in entries.items() if e.get("error"))
+    upcoming = [e["next"] for e in entries.values() if e.get("next") and not e.get("error")]
+    out = [f"{len(targets)} athlete(s) with an Intervals.icu id"]
+    if upcoming and min(upcoming) > now:
+        out.append(f"next pull in {(min(upcoming) - now) / 60:.0f} min")
+    if failing:
+        shown = ", ".join(failing[:5]) + (
+            f" and {len(failing) - 5} more" if len(failing) > 5 else ""
+        )
+        out.append(f"failing: {shown}")
+    return out

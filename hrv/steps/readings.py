@@ -156,8 +156,10 @@ STEP = Step(
     description="""The athlete's morning HRV readings from every wearable export that mentions them.
 
 Exports in `sources/<athlete>/` and top-level `sources/` files are detected by content
-(generic CSV, WHOOP, Oura, Garmin, Apple Health). rMSSD and Apple's SDNN are stored as
-separate metrics and never mixed. Stored in `data/store/<athlete>/readings.csv`.""",
+(generic CSV, WHOOP, Oura, Garmin, Fitbit, Polar, Apple Health, HRV4Training, HRV Logger,
+Elite HRV), and so is the wellness pulled from Intervals.icu
+(`sources/<athlete>/intervals.icu/wellness.json`). rMSSD and SDNN (Apple, Polar) are
+stored as separate metrics and never mixed. Stored in `data/store/<athlete>/readings.csv`.""",
     checks=(FRESHNESS, PLAUSIBLE),
     kinds=frozenset({"python", "file"}),
     watches_freshness=True,

@@ -375,3 +375,33 @@ def test_sleep_from_wellness_fills_the_journal_only_where_the_athlete_wrote_none
     assert frame.loc[str(TODAY), "sleep_hours"] == 7.0  # the athlete's own, kept
     assert frame.loc[str(TODAY), "soreness"] == 2  # never taken from Intervals.icu's scale
     assert frame["mood"].isna().all()
+
+
+# A wellness record as the API's developer published it (forum.intervals.icu, "API access
+# to Intervals.icu", post 34): subjective scores, weight and resting HR, no HRV that day.
+PUBLISHED = (
+    '{"id":"2020-12-01","updated":"2021-01-01T15:14:22.925+0000","weight":72.6,"restingHR":44,'
+    '"hrv":null,"menstrualPhase":null,"menstrualPhasePredicted":null,"kcalConsumed":null,'
+    '"sleepSecs":null,"sleepQuality":null,"soreness":1,"fatigue":2,"stress":3,"mood":4,'
+    '"motivation":3,"spO2":null,"systolic":null,"diastolic":null}'
+)
+
+
+def test_the_published_record_shape_is_read_as_a_day_without_hrv():
+    from hrv.intake.exports import parse_source_bytes
+
+    day = json.loads(PUBLISHED)
+    with_hrv = {**day, "id": "2020-12-02", "hrv": 61.2, "hrvSDNN": None}
+    result = parse_source_bytes(
+        "wellness.json", json.dumps([day, with_hrv]).encode(), folder_athlete="ann"
+    )
+    assert result.vendor == "Intervals.icu" and result.verdict == "partial"
+    assert [(r.date.isoformat(), r.metric, r.value_ms) for r in result.readings] == [
+        ("2020-12-02", "rmssd", 61.2)
+    ]
+    assert result.readings[0].resting_hr_bpm == 44.0
+    assert [s.reason for s in result.skipped] == ["no HRV measured that night"]
+    # the day alone: recognised, nothing usable, said why
+    alone = parse_source_bytes("day.json", PUBLISHED.encode(), folder_athlete="ann")
+    assert alone.vendor == "Intervals.icu" and alone.verdict == "rejected"
+    assert "no usable HRV readings" in str(alone.errors[0])

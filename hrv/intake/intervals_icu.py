@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-import requests
-
 API_USER = "API_KEY"  # Basic auth user name; the key is the password
 CHUNK_DAYS = 100  # days per request: a first pull of a year is 4 requests
 TIMEOUT_SECONDS = 15.0
@@ -95,6 +93,9 @@ class WellnessClient:
     def __init__(self, base_url: str, api_key: str, *, timeout: float = TIMEOUT_SECONDS):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        import requests  # here: a run worker loads this module and never makes a request
+
+        self._requests = requests
         self.session = requests.Session()
         self.session.auth = (API_USER, api_key)
         self.session.headers["Accept"] = "application/json"
@@ -117,9 +118,9 @@ class WellnessClient:
         self._last_request = time.monotonic()
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.Timeout:
+        except self._requests.Timeout:
             raise ApiError("server", None, f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException as exc:
+        except self._requests.RequestException as exc:
             reason = type(exc).__name__
             raise ApiError("server", None, f"cannot reach {self.base_url} ({reason})") from None
         status = response.status_code

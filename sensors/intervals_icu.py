@@ -99,6 +99,7 @@ def write_status(path: Path, state: dict[str, Any]) -> None:
         },
         "athletes": {
             a: {
+                "intervals_icu_id": e.get("id"),
                 "pulled_at": stamp(e.get("pulled_at")),
                 "newest_hrv_day": e.get("through"),
                 "error": e.get("error"),

@@ -405,3 +405,19 @@ def test_the_published_record_shape_is_read_as_a_day_without_hrv():
     alone = parse_source_bytes("day.json", PUBLISHED.encode(), folder_athlete="ann")
     assert alone.vendor == "Intervals.icu" and alone.verdict == "rejected"
     assert "no usable HRV readings" in str(alone.errors[0])
+
+
+def test_a_fixed_key_or_a_corrected_id_is_tried_at_once(api, tmp_path):
+    history(api, "i1", 5)
+    squad = Squad(api, tmp_path, key="typo-key")
+    squad.tick({"ann": "i999"})
+    assert squad.state["service"]["error"] == "auth"
+    squad.key = GOOD_KEY  # the operator fixes INTERVALS_ICU_API_KEY and restarts
+    result = squad.tick({"ann": "i999"}, advance=5)
+    assert result.alerts[0].status == "resolved"  # the key works: no hour's wait
+    assert result.alerts[1].title.endswith(
+        "has no athlete i999 (intervals_icu_id in the athletes file)"
+    )
+    result = squad.tick({"ann": "i1"}, advance=5)  # the coach corrects the id
+    assert result.pulled == ["ann"] and [a.status for a in result.alerts] == ["resolved"]
+    assert "typo-key" not in json.dumps(squad.state)  # the key is never kept, only a digest

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -101,6 +102,8 @@ class WellnessClient:
         self.session.headers["Accept"] = "application/json"
         self.session.headers["User-Agent"] = "hrv-sentinel"
         self.requests_made = 0
+        # names the key without revealing it: a new key is tried at once, not in an hour
+        self.key_id = hashlib.sha256(api_key.encode()).hexdigest()[:12]
         self._last_request = 0.0
 
     def close(self) -> None:

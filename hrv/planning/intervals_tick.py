@@ -17,6 +17,7 @@ What goes wrong, and what happens (the state is the sensor's cursor):
 
 - the key is refused (401, or 403 for every athlete): one ``source_api_error`` alert; every
   pull waits ``AUTH_RETRY_SECONDS`` and tries again, quietly, until it works (resolved);
+  a different key (only its digest is kept) is tried at once;
 - an athlete does not share with the key, or the id is wrong (403/404): an alert for that
   athlete, retried every ``ATHLETE_RETRY_SECONDS``; the others go on;
 - 429: every pull waits ``Retry-After`` (or a doubling backoff); no alert, it is normal;
@@ -248,6 +249,15 @@ def plan_intervals_tick(
     tick = _Tick(client, state, now, today, limits, sources_dir)
     for gone in set(state["athletes"]) - set(targets):
         del state["athletes"][gone]
+    for athlete, icu_id in targets.items():
+        entry = state["athletes"].setdefault(athlete, {})
+        if entry.get("id", icu_id) != icu_id:  # a new id in the athletes file: pull it now
+            for key in ("next", "through", "pushed", "push_next"):
+                entry.pop(key, None)
+        entry["id"] = icu_id
+    if tick.service.get("key") != client.key_id:  # a new key: no waiting for the old one's
+        tick.service.pop("not_before", None)
+        tick.service["key"] = client.key_id
     not_before = tick.service.get("not_before", 0.0)
     if now < not_before:
         tick.result.notes.append(
@@ -273,6 +283,7 @@ def plan_intervals_tick(
                 if exc.kind == "forbidden" and not client.key_works():
                     raise ApiError("auth", 403, "the API key was refused (Access denied)") from None
                 if exc.kind in ("forbidden", "not_found", "malformed"):
+                    tick.service_works()  # it answered, and took the key
                     tick.athlete_failed(athlete, targets[athlete], exc)
                     continue
                 raise

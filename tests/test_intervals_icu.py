@@ -421,3 +421,26 @@ def test_a_fixed_key_or_a_corrected_id_is_tried_at_once(api, tmp_path):
     result = squad.tick({"ann": "i1"}, advance=5)  # the coach corrects the id
     assert result.pulled == ["ann"] and [a.status for a in result.alerts] == ["resolved"]
     assert "typo-key" not in json.dumps(squad.state)  # the key is never kept, only a digest
+
+
+def test_the_wellness_csv_download_is_read_like_the_api():
+    """Intervals.icu's own CSV download (columns as its export writes them): it has mood
+    and stress columns, and must not be mistaken for a journal."""
+    from hrv.intake.exports import parse_source_bytes
+
+    text = (
+        "date,weight,restingHR,hrv,hrvSDNN,readiness,sleepSecs,soreness,fatigue,stress,mood,"
+        "motivation,locked,ctl,atl\n"
+        "2025-10-10,72.1,47,58.2,,71,27000,2,2,1,2,2,false,51.3,48.0\n"
+        "2025-10-11,72.0,49,,,65,,,,,,,false,51.5,50.2\n"
+        "2025-10-12,71.8,46,61.0,88.5,80,28800,1,,,,,false,51.9,47.1\n"
+    )
+    result = parse_source_bytes("wellness.csv", text.encode(), folder_athlete="ann")
+    assert (result.vendor, result.format) == ("Intervals.icu", "intervals_icu_wellness_csv")
+    got = [(r.date.isoformat(), r.metric, r.value_ms, r.sleep_hours) for r in result.readings]
+    assert got == [
+        ("2025-10-10", "rmssd", 58.2, 7.5),
+        ("2025-10-12", "rmssd", 61.0, 8.0),
+        ("2025-10-12", "sdnn", 88.5, 8.0),
+    ]
+    assert [(s.row, s.reason) for s in result.skipped] == [(3, "no HRV measured that night")]

@@ -13,7 +13,7 @@ from hrv.intake.exports.tabular import decode, read_table
 KNOWN = (
     "a CSV with 'date,rmssd_ms' (or sdnn_ms), a WHOOP export, Oura sleep JSON (API v2 or "
     "the account export), a WHOOP API recovery JSON, Garmin HRV JSON, a Fitbit daily HRV "
-    "summary (CSV or JSON), Polar nightly recharge JSON, Intervals.icu wellness JSON, an "
+    "summary (CSV or JSON), Polar nightly recharge JSON, Intervals.icu wellness (JSON or CSV), an "
     "HRV4Training, HRV Logger or "
     "Elite HRV CSV, or Apple Health export.xml"
 )
@@ -53,6 +53,8 @@ def parse_text(data: bytes, col: Collector, tz: dt.tzinfo) -> None:
         tables.parse_elite_hrv(table, col)
     elif tables.is_hrv_logger(table):
         tables.parse_hrv_logger(table, col, tz)
+    elif wellness.is_table(table):  # before the generic CSV and the journal look-alike
+        wellness.parse_table(table, col)
     elif tables.is_generic(table):
         tables.parse_generic(table, col)
     elif table.has("rr") and (table.has("timestamp") or table.has("date")):

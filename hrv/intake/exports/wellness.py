@@ -8,7 +8,7 @@ mixed. ``restingHR`` is the morning's resting heart rate. A day with neither HRV
 (only weight, or only the subjective scores) is skipped with a reason, like a night a
 device could not measure. The Intervals.icu sensor stores what it pulls in this shape
 (``sources/<athlete>/intervals.icu/wellness.json``); an API answer saved by hand reads
-the same.
+the same, and so does Intervals.icu's own wellness CSV download (``parse_table``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hrv.intake.exports.model import (
     number,
     parse_day,
 )
+from hrv.intake.exports.tabular import Table
 
 VENDOR = "Intervals.icu"
 FORMAT = "intervals_icu_wellness"
@@ -75,10 +76,31 @@ def sleep_hours(raw: Any) -> float | None:
     return seconds / 3600.0
 
 
+def is_table(table: Table) -> bool:
+    """Intervals.icu's own wellness CSV download (``date,weight,restingHR,hrv,hrvSDNN,...``)."""
+    return table.has("date", "restingHR") and (table.has("hrv") or table.has("hrvSDNN"))
+
+
+def parse_table(table: Table, col: Collector) -> None:
+    """The CSV download, read like the API's records (``date`` is the record's ``id``)."""
+    names = {f: table.column(f) for f in (*HRV_FIELDS, "restingHR", "sleepSecs")}
+    day = table.column("date") or "date"
+    rows = []
+    for line, rec in table.rows:
+        item: dict[str, str | None] = {"id": rec.get(day, "")}
+        item |= {f: rec.get(c) or None for f, c in names.items() if c}
+        rows.append((line, item))
+    _parse(rows, col, "intervals_icu_wellness_csv")
+
+
 def parse(items: list[Any], col: Collector) -> None:
-    col.result.vendor, col.result.format = VENDOR, FORMAT
+    _parse(list(enumerate(items, start=1)), col, FORMAT)
+
+
+def _parse(rows: list[tuple[int, Any]], col: Collector, fmt: str) -> None:
+    col.result.vendor, col.result.format = VENDOR, fmt
     seen: set[tuple[Any, str]] = set()
-    for i, item in enumerate(items, start=1):
+    for i, item in rows:
         col.result.rows_read += 1
         if not isinstance(item, dict):
             col.skip(i, "record", item, "not a wellness record")

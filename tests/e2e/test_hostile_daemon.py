@@ -260,4 +260,10 @@ def test_typos_limits_and_an_unwritable_data_folder_on_the_daemon(live):
         lambda: not bad.exists(), 60, "the bad file rejected once data/ is writable", proc.tail
     )
     assert [a for a in read_alerts(tree.data) if "gus/stress.md" in a["title"]]
-    assert (tree.inbox / "rejected" / "gus" / "stress.md.error.json").exists()
+    # the report is written right after the move (it names where the file went)
+    wait_for(
+        (tree.inbox / "rejected" / "gus" / "stress.md.error.json").exists,
+        10,
+        "the rejected file's report",
+        proc.tail,
+    )

@@ -1,8 +1,9 @@
 """Alerts from finished runs: failures (not the ones Dagster will retry) and check results.
 
-Squad runs execute each athlete's asset run in their own process; those athlete runs are
-real runs of ``athlete_assets`` and are alerted like any other. A squad run that fails
-only because some of its athletes' runs failed says nothing of its own.
+A squad run records each athlete's materializations and check evaluations on the
+athlete's partition, and fails at the end listing each failed athlete and asset (its
+failure's ``failures`` metadata): each becomes the same alert that athlete's own asset
+run would have raised.
 """
 
 from typing import Any
@@ -14,8 +15,8 @@ from hrv.alerting import catalogue
 from resources import DataStoreResource
 
 WILL_RETRY_TAG = "dagster/will_retry"
-# Athlete runs started by a squad run carry no code-location origin of their own, so the
-# run status sensors watch every run and keep those of these jobs.
+# The run status sensors watch every code location (runs executed in process by tests
+# and benchmarks carry no code-location origin) and keep the runs of these jobs.
 OUR_JOBS = frozenset({ATHLETE_JOB, SQUAD_JOB, "morning_briefing"})
 
 
@@ -61,15 +62,20 @@ def _athlete(run: dg.DagsterRun, partition: str | None) -> str | None:
 
 
 def _check_alerts(
-    store: DataStoreResource, run: dg.DagsterRun, evaluations: list[Any], fire: bool
+    store: DataStoreResource,
+    run: dg.DagsterRun,
+    evaluations: list[Any],
+    fire: bool,
+    quiet: set[str | None] | frozenset = frozenset(),
 ) -> None:
-    """Record check_failure alerts (firing when ``fire``) and resolutions."""
+    """Record check_failure alerts (firing when ``fire``, except for the athletes in
+    ``quiet``, whose run failure lists them) and resolutions."""
     for ev in evaluations:
         athlete = _athlete(run, getattr(ev, "partition", None))
         asset = ev.asset_key.to_user_string()
         if ev.passed:
             store.record_alert(catalogue.check_passed(athlete, asset, ev.check_name, _verdict(ev)))
-        elif fire:
+        elif fire and athlete not in quiet:
             severity: catalogue.Severity = (
                 "error" if ev.severity == dg.AssetCheckSeverity.ERROR else "warning"
             )
@@ -80,15 +86,6 @@ def _check_alerts(
             )
 
 
-def _only_athletes_failed(context: dg.RunFailureSensorContext) -> bool:
-    """A squad run whose failure lists its athletes' failed runs (each alerted itself)."""
-    for step in context.get_step_failure_events():
-        user = getattr(step.event_specific_data, "user_failure_data", None)
-        if "failed_runs" in (getattr(user, "metadata", None) or {}):
-            return True
-    return False
-
-
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -96,8 +93,9 @@ def _only_athletes_failed(context: dg.RunFailureSensorContext) -> bool:
     monitor_all_code_locations=True,
 )
 def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreResource) -> None:
-    """One `run_failure` alert per failed step of a failed run, naming the athlete, the
-    asset, the error's first lines and the run's failed checks, with a link to the run.
+    """One `run_failure` alert per failed step of a failed run (a squad run: per failed
+    athlete), naming the athlete, the asset, the error's first lines and the athlete's
+    failed checks, with a link to the run.
 
     Runs that Dagster will retry (tag `dagster/will_retry=true`) are not alerted: their
     retry is. A later successful run of the same athlete and asset resolves the alert.
@@ -108,12 +106,12 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
     if run.tags.get(WILL_RETRY_TAG, "").lower() == "true":
         context.log.info(f"run {run.run_id} failed but will be retried: no alert")
         return
-    if run.job_name == SQUAD_JOB and _only_athletes_failed(context):
-        context.log.info(f"squad run {run.run_id}: its athletes' failed runs alert on their own")
-        return
     evaluations = _check_evaluations(context.instance, run.run_id)
-    _check_alerts(store, run, evaluations, fire=False)  # passing checks still resolve
     failures = _failures(context)
+    # passing checks still resolve; in a squad, the athletes that did not fail alert their
+    # failed checks as their own successful run would
+    failed_athletes = {athlete for athlete, _, _ in failures}
+    _check_alerts(store, run, evaluations, run.job_name == SQUAD_JOB, quiet=failed_athletes)
     # what did materialize is fine again, unless it is what failed (a blocking check)
     _resolve_materialized(store, run, context.instance, skip={(a, s) for a, s, _ in failures})
 
@@ -133,13 +131,28 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, store: DataStoreReso
         )
 
 
+def _squad_failures(user_failure: object) -> list[tuple[str | None, str | None, list[str]]]:
+    """A squad run's failed athletes, from its failure's ``failures`` metadata."""
+    value = (getattr(user_failure, "metadata", None) or {}).get("failures")
+    rows = getattr(value, "value", None) or []
+    return [
+        (row.get("athlete"), row.get("asset"), str(row.get("error") or "failed").splitlines()[:6])
+        for row in rows
+        if isinstance(row, dict)
+    ]
+
+
 def _failures(
     context: dg.RunFailureSensorContext,
 ) -> list[tuple[str | None, str | None, list[str]]]:
-    """(athlete, asset, error lines), one per failed step."""
+    """(athlete, asset, error lines), one per failed step (a squad: per failed athlete)."""
     run = context.dagster_run
     out: list[tuple[str | None, str | None, list[str]]] = []
     for step in context.get_step_failure_events():
+        user_failure = getattr(step.event_specific_data, "user_failure_data", None)
+        if run.job_name == SQUAD_JOB and _squad_failures(user_failure):
+            out.extend(_squad_failures(user_failure))
+            continue
         error = getattr(step.event_specific_data, "error", None)
         lines = error_lines(error) or (context.failure_event.message or "").strip().splitlines()[:6]
         out.append((run.tags.get("athlete"), _asset_of_step(step.step_key), lines))

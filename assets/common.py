@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.check_target import TargetMaterialization
 from hrv.intake.freshness import FreshnessSettings
 from hrv.settings import Settings
 from hrv.steps.graph import (
@@ -85,14 +86,35 @@ def check_spec(step: Step, check: CheckDef) -> dg.AssetCheckSpec:
     )
 
 
-def check_result(step: Step, result: CheckResult, athlete: str) -> dg.AssetCheckResult:
+def _check_fields(step: Step, result: CheckResult, athlete: str) -> dict[str, Any]:
+    """What both executions record of a check result (an asset run's AssetCheckResult and
+    a squad run's AssetCheckEvaluation): the same name, verdict, severity and metadata."""
     severity = result.severity or step.check(result.name).severity
-    return dg.AssetCheckResult(
-        check_name=result.name,
-        passed=result.passed,
-        severity=SEVERITY[severity],
-        metadata=ui_metadata({"verdict": result.verdict, "athlete": athlete, **result.metadata}),
-        description=result.verdict,
+    return {
+        "check_name": result.name,
+        "passed": result.passed,
+        "severity": SEVERITY[severity],
+        "metadata": ui_metadata({"verdict": result.verdict, "athlete": athlete, **result.metadata}),
+        "description": result.verdict,
+    }
+
+
+def check_result(step: Step, result: CheckResult, athlete: str) -> dg.AssetCheckResult:
+    """A check result in an asset run (Dagster names the partition and the target)."""
+    return dg.AssetCheckResult(**_check_fields(step, result, athlete))
+
+
+def check_evaluation(
+    step: Step, result: CheckResult, athlete: str, target: TargetMaterialization | None
+) -> dg.AssetCheckEvaluation:
+    """The same check result recorded by a squad run: it names the athlete's partition and
+    the materialization it checked, as an asset run's evaluation does."""
+    return dg.AssetCheckEvaluation(
+        asset_key=asset_key(step),
+        blocking=step.check(result.name).blocking,
+        partition=athlete,
+        target_materialization_data=target,
+        **_check_fields(step, result, athlete),
     )
 
 

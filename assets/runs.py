@@ -1,19 +1,16 @@
 """The two kinds of run the sensors request: one athlete's asset run, or a squad run.
 
-An athlete's update is always an asset run of the ``athlete_assets`` job for that
-athlete's partition, selecting the step that changed (the journal, or the readings) and
-everything downstream of it in the step graph. Run alone, it is a queued run of its own.
-In a squad run (many athletes in one sensor tick), the ``update_squad`` op executes the
-very same asset run for each athlete in turn, in its own already-warm process
-(``execute_in_process`` against the instance): each athlete still gets a real run with
-its partition, its checks planned and evaluated, its materializations and its tags, so
-the UI shows it exactly like a run of its own, without paying a new process per athlete.
+An athlete's update is the step that changed (the journal, or the readings) and
+everything downstream of it in the step graph. Alone, it is an asset run of the
+``athlete_assets`` job for the athlete's partition. With many athletes in one sensor
+tick, they share squad runs (``squad_update``): one run walks the same steps for each of
+its athletes and records each athlete's materializations and check evaluations on the
+athlete's partition (``assets/executor.py``), without a run of its own per athlete.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,14 +50,18 @@ class AthleteRun:
     include_readings: bool = False  # inbox: the athlete has no readings stored yet
     tags: dict[str, str] = field(default_factory=dict)
 
-    def selection(self) -> list[dg.AssetKey]:
-        """The assets this run materializes (with their checks)."""
+    def steps(self) -> list[StepKey]:
+        """The steps this update runs, in graph order (a clock run: none, only checks)."""
         if self.trigger == "clock":
             return []  # only checks: see check_selection
         roots = [TRIGGERS[self.trigger]]
         if self.trigger == "inbox" and self.include_readings:
             roots.append(readings.KEY)
-        return [dg.AssetKey(list(k)) for k in GRAPH.downstream(roots)]
+        return GRAPH.downstream(roots)
+
+    def selection(self) -> list[dg.AssetKey]:
+        """The assets this run materializes (with their checks)."""
+        return [dg.AssetKey(list(k)) for k in self.steps()]
 
     def check_selection(self) -> list[dg.AssetCheckKey] | None:
         """Checks run on their own (clock runs); None: the selected assets' checks."""
@@ -184,66 +185,3 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-ATHLETE_WAIT_SECONDS = RUN_MAX_RUNTIME_SECONDS
-
-
-def wait_for_athlete(context: dg.OpExecutionContext, athlete: str) -> None:
-    """Wait (up to a run's maximum runtime) while another run of ``athlete`` is queued or
-    in progress; a squad's own athlete runs are never among them (they run one by one)."""
-    deadline = time.monotonic() + ATHLETE_WAIT_SECONDS
-    said = False
-    while time.monotonic() < deadline:
-        others = context.instance.get_runs(
-            filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"athlete": athlete})
-        )
-        if not others:
-            return
-        if not said:
-            context.log.info(f"{athlete}: waiting for run {others[0].run_id[:8]} to finish")
-            said = True
-        time.sleep(0.5)
-    context.log.warning(f"{athlete}: another run is still in progress; going ahead")
-
-
-@dataclass
-class SquadOutcome:
-    athlete: str
-    run_id: str
-    success: bool
-    seconds: float
-    failed_steps: list[str]
-
-
-def run_squad(
-    context: dg.OpExecutionContext,
-    job: dg.JobDefinition,
-    members: Sequence[AthleteRun],
-) -> Iterator[SquadOutcome]:
-    """Each member's asset run, executed in this process against the instance, once no
-    other run of that athlete is in progress (another sensor may have started one in the
-    same moment as this squad: two runs of one athlete never overlap)."""
-    for member in members:
-        started = time.monotonic()
-        wait_for_athlete(context, member.athlete)
-        checks = member.check_selection()
-        if checks is None:
-            runnable, selection = job, member.selection()
-        else:  # checks alone, without materializing their asset
-            runnable = job.get_subset(asset_selection=set(), asset_check_selection=set(checks))
-            selection = None
-        result = runnable.execute_in_process(
-            run_config=member.run_config(),
-            instance=context.instance,
-            partition_key=member.athlete,
-            asset_selection=selection,
-            tags={**member.run_tags(), "hrv/squad_run": context.run_id},
-            raise_on_error=False,
-        )
-        failed = [e.step_key or "?" for e in result.get_step_failure_events()]
-        yield SquadOutcome(
-            member.athlete,
-            result.run_id,
-            result.success,
-            round(time.monotonic() - started, 2),
-            failed,
-        )

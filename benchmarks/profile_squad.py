@@ -1,10 +1,14 @@
-"""Profile the athletes' runs inside one squad run, as the squad op does them: each athlete's
-asset run executed in this warm process against a real instance (the laptop's SQLite, or
-PostgreSQL), one new journal each, with 90 days of history.
+"""Profile a squad: N athletes with a history and yesterday's model, one new journal each,
+updated against a real instance (the laptop's SQLite, or PostgreSQL) in this process.
 
-    python -m benchmarks.profile_squad                  # 20 athletes, SQLite
-    python -m benchmarks.profile_squad --athletes 50 --postgres
-    python -m benchmarks.profile_squad --profile out.prof
+Two designs, on the same data: ``squad`` (one squad run that walks every athlete's steps
+and records them per athlete, what the sensors request) and ``asset-runs`` (an asset run
+of ``athlete_assets`` per athlete, executed one after the other in this warm process: the
+previous squad design, and what any asset run costs).
+
+    python -m benchmarks.profile_squad                  # 20 athletes, SQLite, squad
+    python -m benchmarks.profile_squad --athletes 50 --postgres --days 365
+    python -m benchmarks.profile_squad --design asset-runs --profile out.prof
 
 Prints the seconds per athlete and where they go: the steps' own work (hrv/), Dagster's
 bookkeeping (storage, events, planning), imports.
@@ -115,6 +119,7 @@ def main() -> int:
     parser.add_argument("--pooled", action="store_true", help="pooled database connections")
     parser.add_argument("--consolidated", action="store_true", help="one SQLite event log")
     parser.add_argument("--profile", type=Path, help="write the cProfile stats here")
+    parser.add_argument("--design", choices=("squad", "asset-runs"), default="squad")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hrv-profile-"))
@@ -131,22 +136,27 @@ def main() -> int:
     t_import = time.perf_counter()
     import dagster as dg
 
-    from assets import athlete_job
-    from assets.runs import AthleteRun
+    from assets import ASSETS, ATHLETE_JOB, CHECKS, SQUAD_JOB, athlete_assets_job
+    from assets.runs import AthleteRun, squad_run_request
+    from assets.squad import pool_connections, squad_update_job
     from hrv.settings import load_settings
-    from resources.folders import DataStoreResource
-    from resources.settings import SettingsResource
+    from resources import build_resources
 
     imported = time.perf_counter() - t_import
     today = dt.date.today()
     athletes = [f"p{i:04d}" for i in range(args.athletes)]
     seed(data, athletes, args.days, today - dt.timedelta(days=1))
-    settings = load_settings()
-    carrier = SettingsResource.of(settings)
-    job = athlete_job(DataStoreResource(settings=carrier))
+    resources = build_resources(load_settings())
+    defs = dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[athlete_assets_job, squad_update_job],
+        resources=resources,
+    )
+    asset_job, squad_job = defs.resolve_job_def(ATHLETE_JOB), defs.resolve_job_def(SQUAD_JOB)
     instance = dg.DagsterInstance.get()
-    if args.pooled:
-        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
+    if args.pooled or args.design == "squad":  # a squad run pools its connections itself
+        pool_connections(instance)
     instance.add_dynamic_partitions("athletes", athletes)
     for a in athletes:
         (inbox / a).mkdir()
@@ -154,37 +164,44 @@ def main() -> int:
         old = time.time() - 60
         os.utime(inbox / a / f"{today}.md", (old, old))
 
-    def one(a: str) -> float:
-        member = AthleteRun(a, "inbox", f"profile:{a}", files=[f"{a}/{today}.md"])
+    def member(a: str) -> AthleteRun:
+        return AthleteRun(a, "inbox", f"profile:{a}", files=[f"{a}/{today}.md"])
+
+    def run(group: list[str]) -> float:
         t = time.perf_counter()
-        result = job.execute_in_process(
-            run_config=member.run_config(),
-            instance=instance,
-            partition_key=a,
-            asset_selection=member.selection(),
-            tags=member.run_tags(),
-            raise_on_error=True,
-        )
-        assert result.success
+        if args.design == "squad":
+            request = squad_run_request([member(a) for a in group])
+            result = squad_job.execute_in_process(
+                run_config=request.run_config, instance=instance, tags=request.tags
+            )
+            assert result.success
+        for a in group if args.design == "asset-runs" else []:
+            m = member(a)
+            result = asset_job.execute_in_process(
+                run_config=m.run_config(),
+                instance=instance,
+                partition_key=a,
+                asset_selection=m.selection(),
+                tags=m.run_tags(),
+            )
+            assert result.success
         return time.perf_counter() - t
 
-    first = one(athletes[0])  # warms caches (imports on first use)
+    first = run(athletes[:1])  # warms caches (imports on first use)
     profiler = cProfile.Profile()
-    times = []
     t0 = time.perf_counter()
     profiler.enable()
-    for a in athletes[1:]:
-        times.append(one(a))
+    run(athletes[1:])
     profiler.disable()
     wall = time.perf_counter() - t0
     stats = pstats.Stats(profiler)
     if args.profile:
         stats.dump_stats(args.profile)
-    n = len(times)
+    n = len(athletes) - 1
     print(
-        f"{'PostgreSQL' if args.postgres else 'SQLite'}: imports {imported:.2f} s, first "
-        f"athlete {first:.2f} s, then {wall / n:.3f} s per athlete (median "
-        f"{sorted(times)[n // 2]:.3f} s, {n} athletes, {args.days} days, under cProfile)"
+        f"{args.design}, {'PostgreSQL' if args.postgres else 'SQLite'}: imports "
+        f"{imported:.2f} s, first athlete {first:.2f} s, then {wall / n:.3f} s per athlete "
+        f"({n} athletes, {args.days} days, under cProfile)"
     )
     total = sum(tt for (_cc, _nc, tt, _ct, _c) in stats.stats.values())  # type: ignore[attr-defined]
     for area, seconds in categorize(stats, total):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,10 +101,18 @@ class Settings(BaseSettings):
         "(0: never)",
     )
     squad_size: int = Field(
-        default=25,
+        default=250,
         ge=1,
         validation_alias=_env("HRV_SQUAD_SIZE", "HRV_BATCH_SIZE"),
         description="most athletes in one squad run",
+    )
+    squad_runs: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        validation_alias=_env("HRV_SQUAD_RUNS"),
+        description="a tick's athletes are spread over this many squad runs, to run at once "
+        "(default: this machine's cores; with a Docker or Kubernetes run launcher, the runs "
+        "the cluster runs at once)",
     )
     freshness_warn_hours: float = Field(
         default=36.0,

@@ -27,12 +27,13 @@ def athletes_per_tick(settings: Settings, runs_per_tick: int) -> int:
     return runs_per_tick * settings.squad_size if settings.squad_min_athletes > 0 else runs_per_tick
 
 
-def chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    """``items`` in as few runs of at most ``size`` as possible, balanced (50 at size 25
-    -> 25 + 25; 26 -> 13 + 13, so the last run is not a straggler of one)."""
+def chunks(items: Sequence[T], size: int, at_least: int = 1) -> list[list[T]]:
+    """``items`` in as few runs of at most ``size`` as possible, and in at least
+    ``at_least`` runs (while each keeps an item), balanced (50 at size 25 -> 25 + 25; 26 ->
+    13 + 13, so the last run is not a straggler of one)."""
     if not items:
         return []
-    n = math.ceil(len(items) / size)
+    n = min(max(math.ceil(len(items) / size), at_least), len(items))
     base, extra = divmod(len(items), n)
     out, start = [], 0
     for k in range(n):
@@ -42,11 +43,24 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return out
 
 
+def squad_chunks(runs: Sequence[AthleteRun], settings: Settings) -> list[list[AthleteRun]]:
+    """A tick's athletes as squad runs: spread over ``HRV_SQUAD_RUNS`` runs so that the
+    cores (or the run launcher's workers) share them, at most ``HRV_SQUAD_SIZE`` athletes a
+    run, and no run smaller than ``HRV_SQUAD_MIN_ATHLETES``."""
+    spread = min(settings.squad_runs, max(len(runs) // max(settings.squad_min_athletes, 1), 1))
+    return chunks(runs, settings.squad_size, at_least=spread)
+
+
 def run_requests(runs: Sequence[AthleteRun], settings: Settings) -> list[dg.RunRequest]:
-    """A run per athlete, or squad runs when the tick has many athletes."""
-    if squads_enabled(settings, len(runs)):
-        return [squad_run_request(group) for group in chunks(runs, settings.squad_size)]
-    return [r.run_request() for r in runs]
+    """A run per athlete, or squad runs when the tick has many athletes. An athlete whose
+    last update failed is retried in an asset run of its own, where Dagster shows the
+    failure on the athlete's asset partitions if it happens again."""
+    retries = [r for r in runs if r.attempt > 1]
+    fresh = [r for r in runs if r.attempt <= 1]
+    if not squads_enabled(settings, len(fresh)):
+        return [r.run_request() for r in runs]
+    squads = [squad_run_request(group) for group in squad_chunks(fresh, settings)]
+    return squads + [r.run_request() for r in retries]
 
 
 def describe_requests(requests: Sequence[dg.RunRequest], n_athletes: int) -> str:

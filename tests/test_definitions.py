@@ -84,6 +84,11 @@ def test_definitions_resolve_with_resources():
     }
 
 
+# The one confined exception (ARCHITECTURE.md, "Squad runs"); its contract test is
+# tests/test_check_target.py.
+PRIVATE_DAGSTER_ADAPTER = "assets/check_target.py"
+
+
 def test_no_private_dagster_imports_outside_tests():
     offenders = []
     for path in ROOT.rglob("*.py"):
@@ -93,7 +98,9 @@ def test_no_private_dagster_imports_outside_tests():
         text = path.read_text()
         if "from dagster._" in text or "import dagster._" in text:
             offenders.append(str(rel))
-    assert offenders == []
+    assert offenders == [PRIVATE_DAGSTER_ADAPTER]
+    adapter = (ROOT / PRIVATE_DAGSTER_ADAPTER).read_text()
+    assert adapter.count("from dagster._") == 1  # one import, one type
 
 
 def test_pure_modules_do_not_import_dagster():

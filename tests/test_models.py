@@ -255,3 +255,42 @@ def test_intervals_adapt_when_an_athletes_nights_get_noisier():
     noise = np.r_[np.full(260, 0.04), np.full(100, 0.12)]
     sel = select_model(make_frame(359, noise=noise, seed=21))
     assert 0.74 <= sel.realised["interval_coverage"] <= 0.86
+
+
+def _conformal_path_by_numpy(residuals, fallback_sd):
+    """The adaptive conformal path as first written: np.quantile on each day's window."""
+    from hrv.analytics import selection as s
+
+    res = np.asarray(residuals, dtype=float)
+    res = res[np.isfinite(res)]
+    target = 1 - s.INTERVAL_LEVEL
+    alpha, out = target, []
+    for i in range(len(res) + 1):
+        window = res[max(0, i - s.CONFORMAL_WINDOW) : i]
+        if len(window) >= s.MIN_RESIDUALS_FOR_QUANTILES:
+            a = min(max(alpha, s.ACI_ALPHA_MIN), s.ACI_ALPHA_MAX)
+            lo, hi = np.quantile(window, [a / 2, 1 - a / 2])
+            pair = (float(min(lo, -0.01)), float(max(hi, 0.01)))
+        else:
+            sd = float(np.std(window, ddof=1)) if len(window) >= 5 else fallback_sd
+            sd = sd if np.isfinite(sd) and sd > 0 else s.DEFAULT_LN_SD
+            pair = (-s.Z_80 * sd, s.Z_80 * sd)
+        out.append(pair)
+        if i < len(res) and len(window) >= s.MIN_RESIDUALS_FOR_QUANTILES:
+            alpha += s.ACI_GAMMA * (target - float(not pair[0] <= res[i] <= pair[1]))
+    return out
+
+
+def test_the_sliding_conformal_path_equals_np_quantile_on_every_window():
+    """The sorted sliding window gives np.quantile's numbers exactly (ties, gaps, NaN)."""
+    from hrv.analytics.selection import conformal_path
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(0, 400))
+        r = (rng.standard_t(3, n) * 0.1).tolist()
+        if trial % 7 == 0 and n:
+            r[int(rng.integers(0, n))] = float("nan")
+        if trial % 11 == 0:
+            r = [round(x, 2) for x in r]  # ties
+        assert conformal_path(r, 0.1) == _conformal_path_by_numpy(r, 0.1), trial

@@ -180,7 +180,7 @@ def test_stored_models_predict_exactly_like_scikit_learn_with_missing_values(tmp
         assert np.array_equal(stored[name].predict(x), fitted[name].predict(x))
 
 
-def test_a_morning_without_refit_imports_neither_scikit_learn_nor_matplotlib(tmp_path):
+def test_a_morning_without_refit_imports_no_scikit_learn(tmp_path):
     """The single-athlete path pays only for what it needs: a fresh process (as a run
     worker is) extends the model and forecasts tomorrow without importing either."""
     import subprocess

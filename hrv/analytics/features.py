@@ -23,6 +23,7 @@ SDNN, and the ``metric`` column (and every output) says so.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -216,6 +217,34 @@ def build_daily_features(
     return frame
 
 
+def _median_sorted(ordered: list[float]) -> float:
+    """``np.median`` of a sorted list (the same number: the middle, or the mean of two)."""
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _median_abs_deviation(ordered: list[float], med: float) -> float:
+    """``np.median(np.abs(ordered - med))`` of a sorted list, without sorting: the
+    deviations below and above the median are each already in order, so the middle ones
+    are found by walking outwards from the median."""
+    n = len(ordered)
+    split = bisect.bisect_left(ordered, med)
+    lo, hi = split - 1, split  # next candidates below and above
+    wanted = n // 2  # the deviations needed: the middle one (and the one before it)
+    taken: list[float] = []
+    while len(taken) <= wanted:
+        below = med - ordered[lo] if lo >= 0 else math.inf
+        above = ordered[hi] - med if hi < n else math.inf
+        if below <= above:
+            taken.append(below)
+            lo -= 1
+        else:
+            taken.append(above)
+            hi += 1
+    return taken[wanted] if n % 2 else (taken[wanted - 1] + taken[wanted]) / 2
+
+
 def artefacts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(robust z, artefact?) of each reading against the athlete's own earlier nights in
     ln space: the distance from the median of the last ``ARTEFACT_WINDOW`` valid nights
@@ -228,16 +257,16 @@ def artefacts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     z = np.full(len(ln), np.nan)
     flag = np.zeros(len(ln), dtype=bool)
     history: list[float] = []
+    window: list[float] = []  # the last ARTEFACT_WINDOW nights of history, sorted
     previous_side = 0  # the previous night's side when it was that far off (-1, +1), else 0
-    for i, x in enumerate(ln):
+    for i, x in enumerate(ln.tolist()):
         if not math.isfinite(x):
             previous_side = 0
             continue
         side = 0
         if len(history) >= ARTEFACT_MIN_HISTORY:
-            recent = np.asarray(history[-ARTEFACT_WINDOW:])
-            med = float(np.median(recent))
-            mad = max(float(np.median(np.abs(recent - med))) * 1.4826, ARTEFACT_MIN_MAD)
+            med = _median_sorted(window)
+            mad = max(_median_abs_deviation(window, med) * 1.4826, ARTEFACT_MIN_MAD)
             z[i] = (x - med) / mad
             if abs(z[i]) > ARTEFACT_Z and abs(x - med) > math.log(ARTEFACT_MIN_RATIO):
                 side = 1 if x > med else -1
@@ -246,7 +275,10 @@ def artefacts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if side and side != previous_side:
             flag[i] = True
         else:
-            history.append(float(x))
+            history.append(x)
+            bisect.insort(window, x)
+            if len(history) > ARTEFACT_WINDOW:
+                del window[bisect.bisect_left(window, history[-ARTEFACT_WINDOW - 1])]
         previous_side = side
     return pd.Series(z, index=values.index), pd.Series(flag, index=values.index)
 

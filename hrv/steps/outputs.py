@@ -15,6 +15,7 @@ import pandas as pd
 
 from hrv.steps.graph import DataProblem
 from hrv.storage.athlete_store import AthleteStore, outputs_dir
+from hrv.storage.files import ParsedFiles
 
 TRAINING_METRICS = "training_metrics.json"
 MODEL_PREDICTIONS = "model_predictions.json"
@@ -31,17 +32,27 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def read_features(data_dir: Path, athlete: str) -> pd.DataFrame:
-    path = AthleteStore(data_dir, athlete).features_path
-    if not path.exists():
-        raise DataProblem(
-            f"{path} is missing: materialize silver/daily_features for athlete '{athlete}' first"
-        )
+def _parse_features(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, parse_dates=["date"])
     for col in ("has_journal", "has_rmssd", "rmssd_valid", "artefact"):
         if col in frame:
             frame[col] = frame[col].astype(str).str.lower().eq("true")
     return frame
+
+
+# the features file is read by five steps of an athlete's update: parsed once per version
+_FEATURES = ParsedFiles(_parse_features)
+
+
+def read_features(data_dir: Path, athlete: str) -> pd.DataFrame:
+    """The athlete's daily features (a copy: the caller may change it)."""
+    path = AthleteStore(data_dir, athlete).features_path
+    try:
+        return _FEATURES.get(path).copy()
+    except FileNotFoundError:
+        raise DataProblem(
+            f"{path} is missing: materialize silver/daily_features for athlete '{athlete}' first"
+        ) from None
 
 
 def read_json_output(data_dir: Path, athlete: str, name: str) -> dict[str, Any]:

@@ -139,5 +139,5 @@ STEP = Step(
 trend, model skill and reconciliation, plus a chart of the last 120 days
 (`intelligence_summary.json` + `.png`).""",
     deps=(features.KEY, model.KEY, predictions.KEY, reconciliation.KEY, forecast.KEY),
-    kinds=frozenset({"json", "matplotlib"}),
+    kinds=frozenset({"json", "png"}),
 )

@@ -133,3 +133,27 @@ def move_unique(src: Path, dest_dir: Path, max_name_bytes: int = NAME_MAX) -> Pa
     fsync_dir(dest_dir)
     fsync_dir(src.parent)
     return candidate
+
+
+class ParsedFiles:
+    """Files parsed once per version in this process: the parse of ``path`` is kept by
+    the file's identity and version (device, inode, size, modification time), so a file
+    several steps read is parsed once, and a rewritten file (a new inode, as every atomic
+    write makes) is parsed again. At most ``maxsize`` files are kept."""
+
+    def __init__(self, parse: Any, maxsize: int = 64):
+        self._parse = parse
+        self._maxsize = maxsize
+        self._kept: dict[Path, tuple[tuple[int, int, int, int], Any]] = {}
+
+    def get(self, path: Path) -> Any:
+        st = os.stat(path)
+        version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        kept = self._kept.get(path)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        value = self._parse(path)
+        if len(self._kept) >= self._maxsize:
+            self._kept.pop(next(iter(self._kept)))
+        self._kept[path] = (version, value)
+        return value

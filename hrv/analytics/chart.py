@@ -1,31 +1,39 @@
 """The intelligence summary chart: rMSSD, 7-day mean, normal band, forecasts vs actuals.
 
-Drawn with Pillow at twice its size and halved (smooth lines and text), then written as a
-PNG: ~15 ms an athlete where matplotlib took ~90 ms (and ~0.3 s to import in every run
-worker), which matters when a squad of 1,000 athletes redraws its charts every morning.
+Drawn with Pillow (``hrv/analytics/canvas.py``): ~25 ms an athlete where matplotlib took
+~90 ms (and ~0.3 s to import in every run worker), which matters when a squad of 1,000
+athletes redraws its charts every morning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import io
-import itertools
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hrv.analytics.canvas import (
+    BOTTOM,
+    LEFT,
+    RIGHT,
+    TEXT,
+    TOP,
+    Canvas,
+    Point,
+    S,
+    date_ticks,
+    font,
+    nice_ticks,
+    runs,
+    vertical_label,
+)
 from hrv.analytics.features import METRIC_LABELS, metric_of
 from hrv.storage.files import write_bytes_atomic
 from hrv.storage.registry import SELECTED
 
 CHART_DAYS = 120
-WIDTH, HEIGHT = 1000, 440  # pixels of the PNG
-S = 2  # drawn at twice the size, then halved: anti-aliased lines and text
-LEFT, RIGHT, TOP, BOTTOM = 70, 990, 31, 352  # the plot area
 MARGIN = 0.05  # of the data range, each side (as matplotlib's autoscale)
 
 BAND = (207, 232, 207)  # normal range
@@ -35,18 +43,7 @@ REBUILT = (192, 57, 43)
 REBUILT_BAND = (244, 199, 195, 77)  # 30% over what is below
 FORECAST = (214, 39, 40)
 GRID = (235, 235, 235)
-TEXT = (0, 0, 0)
 MUTED = (119, 119, 119)
-
-Point = tuple[float, float]
-
-
-@functools.cache
-def _font(size: float) -> Any:
-    """Pillow's own font (no font files needed), one object per size per process."""
-    from PIL import ImageFont
-
-    return ImageFont.load_default(size=size * S)
 
 
 def _points(
@@ -62,117 +59,6 @@ def _points(
         if day >= start:
             out.append((day, mid, lo, hi))
     return sorted(out)
-
-
-def nice_ticks(lo: float, hi: float, most: int = 8) -> list[float]:
-    """Round values between ``lo`` and ``hi`` (steps of 1, 2, 2.5 or 5 x 10^k), at most
-    ``most`` of them."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return []
-    raw = (hi - lo) / max(most - 1, 1)
-    base = 10 ** math.floor(math.log10(raw))
-    step = next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw)
-    first = math.ceil(lo / step) * step
-    return [round(first + k * step, 10) for k in range(int((hi - first) / step + 1e-9) + 1)]
-
-
-def date_ticks(first: dt.date, last: dt.date, most: int = 9) -> list[dt.date]:
-    """Days to label: every 1, 2, 3, 7 or 14 days, the 1st and 15th, or month starts."""
-    span = (last - first).days
-    for step in (1, 2, 3, 7, 14):
-        if span / step < most:
-            return [first + dt.timedelta(days=k) for k in range(0, span + 1, step)]
-    for days_of_month, every in (((1, 15), 1), ((1,), 1), ((1,), 2), ((1,), 3), ((1,), 6)):
-        out, month = [], dt.date(first.year, first.month, 1)
-        while month <= last:
-            if (month.month - 1) % every == 0:
-                out += [month.replace(day=d) for d in days_of_month]
-            month = (month + dt.timedelta(days=32)).replace(day=1)
-        out = [d for d in out if first <= d <= last]
-        if len(out) < most:
-            return out
-    return [first, last]
-
-
-class Canvas:
-    """Data coordinates to pixels, and what is drawn with them (all sizes in final px)."""
-
-    def __init__(self, x0: float, x1: float, y0: float, y1: float):
-        from PIL import Image, ImageDraw
-
-        self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
-        self.image = Image.new("RGB", (WIDTH * S, HEIGHT * S), "white")
-        self.draw = ImageDraw.Draw(self.image, "RGBA")
-
-    def px(self, x: float, y: float) -> Point:
-        fx = (x - self.x0) / (self.x1 - self.x0)
-        fy = (y - self.y0) / (self.y1 - self.y0)
-        return (S * (LEFT + fx * (RIGHT - LEFT)), S * (BOTTOM - fy * (BOTTOM - TOP)))
-
-    def polygon(self, points: Sequence[Point], fill: tuple[int, ...]) -> None:
-        if len(points) >= 3:
-            self.draw.polygon([self.px(*p) for p in points], fill=fill)
-
-    def line(self, points: Sequence[Point], fill: tuple[int, ...], width: float) -> None:
-        if len(points) >= 2:
-            self.draw.line([self.px(*p) for p in points], fill=fill, width=round(width * S))
-
-    def dashed(self, points: Sequence[Point], fill: tuple[int, ...], width: float) -> None:
-        """A line of 6 px dashes and 3 px gaps (matplotlib's "--" at 1.2 pt)."""
-        on, off = 6.2 * S, 2.7 * S
-        pixels = [self.px(*p) for p in points]
-        left, drawing = on, True
-        for (ax, ay), (bx, by) in itertools.pairwise(pixels):
-            length = math.hypot(bx - ax, by - ay)
-            done = 0.0
-            while done < length:
-                step = min(left, length - done)
-                if drawing:
-                    t0, t1 = done / length, (done + step) / length
-                    self.draw.line(
-                        [
-                            (ax + (bx - ax) * t0, ay + (by - ay) * t0),
-                            (ax + (bx - ax) * t1, ay + (by - ay) * t1),
-                        ],
-                        fill=fill,
-                        width=round(width * S),
-                    )
-                done += step
-                left -= step
-                if left <= 1e-9:
-                    drawing = not drawing
-                    left = on if drawing else off
-
-    def dot(self, x: float, y: float, radius: float, fill: tuple[int, ...], square=False) -> None:
-        cx, cy = self.px(x, y)
-        r = radius * S
-        box = (cx - r, cy - r, cx + r, cy + r)
-        (self.draw.rectangle if square else self.draw.ellipse)(box, fill=fill)
-
-    def text(self, xy: Point, text: str, size: float, anchor: str, fill=TEXT) -> None:
-        self.draw.text(
-            (xy[0] * S, xy[1] * S),
-            text,
-            font=_font(size),
-            anchor=anchor,
-            fill=fill,
-        )
-
-    def png(self) -> bytes:
-        buf = io.BytesIO()
-        self.image.reduce(S).save(buf, format="PNG", compress_level=1)
-        return buf.getvalue()
-
-
-def runs(points: Sequence[tuple[float, float]]) -> list[list[Point]]:
-    """The stretches of a series between missing values (a line breaks at a gap)."""
-    out: list[list[Point]] = [[]]
-    for x, y in points:
-        if math.isfinite(y):
-            out[-1].append((x, y))
-        elif out[-1]:
-            out.append([])
-    return [r for r in out if r]
 
 
 def _days(values: Any) -> list[float]:
@@ -281,7 +167,7 @@ def render_chart(
         c.text((px / S, BOTTOM + 11), f"{d:%d %b}", 13.9, "mt")
     c.text(((LEFT + RIGHT) / 2, TOP - 8), f"{athlete}: morning {label}", 16.7, "ms")
     c.text(((LEFT + RIGHT) / 2, BOTTOM + 48), "morning (date)", 13.9, "ms")
-    _vertical_label(c, f"{label} (ms)", 13.9, (16, (TOP + BOTTOM) / 2))
+    vertical_label(c, f"{label} (ms)", 13.9, (16, (TOP + BOTTOM) / 2))
 
     if ahead is not None:
         rec = str((forecast or {}).get("recommendation") or "").replace("_", " ")
@@ -300,24 +186,11 @@ def render_chart(
     write_bytes_atomic(path, c.png())
 
 
-def _vertical_label(c: Canvas, text: str, size: float, centre: Point) -> None:
-    from PIL import Image, ImageDraw
-
-    font = _font(size)
-    box = font.getbbox(text)
-    w, h = box[2] - box[0] + 2 * S, box[3] - box[1] + 2 * S
-    tile = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(tile).text((-box[0] + S, -box[1] + S), text, font=font, fill=255)
-    tile = tile.rotate(90, expand=True)
-    at = (round(centre[0] * S - tile.width / 2), round(centre[1] * S - tile.height / 2))
-    c.image.paste(TEXT, (*at, at[0] + tile.width, at[1] + tile.height), tile)
-
-
 def _callout(c: Canvas, text: str, target: Point) -> None:
     """Tomorrow's forecast in a box at the top right, with an arrow to its point."""
-    font = _font(12.5)
+    face = font(12.5)
     right, top = (RIGHT - 8) * S, (TOP + 10) * S
-    x0, y0, x1, y1 = c.draw.textbbox((right, top), text, font=font, anchor="rt")
+    x0, y0, x1, y1 = c.draw.textbbox((right, top), text, font=face, anchor="rt")
     pad = 5 * S
     box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
     start = ((box[0] + box[2]) / 2, box[3])
@@ -333,7 +206,7 @@ def _callout(c: Canvas, text: str, target: Point) -> None:
         fill=READING,
     )
     c.draw.rounded_rectangle(box, radius=6 * S, fill="white", outline=(153, 153, 153), width=S)
-    c.draw.text((right, top), text, font=font, anchor="rt", fill=TEXT)
+    c.draw.text((right, top), text, font=face, anchor="rt", fill=TEXT)
 
 
 def _legend(c: Canvas, readings: bool, rebuilt: bool, live: bool, label: str) -> None:
@@ -346,7 +219,7 @@ def _legend(c: Canvas, readings: bool, rebuilt: bool, live: bool, label: str) ->
         entries.append(("dashed", "forecast, reconstructed"))
     if live:
         entries.append(("square", "forecast (80% interval)"))
-    font = _font(11.1)
+    face = font(11.1)
     rows = math.ceil(len(entries) / 3)
     col_w, row_h = 190, 16
     x0, y0 = LEFT + 6, TOP + 6
@@ -376,4 +249,4 @@ def _legend(c: Canvas, readings: bool, rebuilt: bool, live: bool, label: str) ->
                 [(hx + 13 * S, hy - 6 * S), (hx + 13 * S, hy + 6 * S)], fill=FORECAST, width=S
             )
             c.draw.rectangle((hx + 10 * S, hy - 3 * S, hx + 16 * S, hy + 3 * S), fill=FORECAST)
-        c.draw.text((hx + 34 * S, hy), text, font=font, anchor="lm", fill=TEXT)
+        c.draw.text((hx + 34 * S, hy), text, font=face, anchor="lm", fill=TEXT)

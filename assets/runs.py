@@ -147,11 +147,15 @@ def squad_run_request(members: Sequence[AthleteRun]) -> dg.RunRequest:
     digest = hashlib.sha256("\n".join(m.run_key for m in members).encode()).hexdigest()[:16]
     shown = ", ".join(names[:12]) + (f" +{len(names) - 12} more" if len(names) > 12 else "")
     triggers = sorted({m.trigger for m in members})
+    # a run of one athlete carries the athlete's own tags (the run coordinator's one run
+    # per athlete, the Runs page's filter by athlete)
+    alone = members[0].run_tags() if len(members) == 1 else {}
     return dg.RunRequest(
         run_key=f"squad:{digest}",
         job_name=SQUAD_JOB,
         run_config={"ops": {SQUAD_OP: {"config": {"athletes": [m.as_config() for m in members]}}}},
         tags={
+            **alone,
             "hrv/trigger": ",".join(triggers),
             "hrv/squad": str(len(names)),
             "hrv/athletes": shown,

@@ -1,6 +1,6 @@
 """Drop-to-forecast latency by run coordination: where the seconds of one journal go.
 
-    .venv/bin/python -m benchmarks.coordinator_latency [DROPS]
+    .venv/bin/python -m benchmarks.coordinator_latency [DROPS [VARIANT-WORDS...]]
 
 For each way of coordinating runs on the laptop instance, the real daemon, an athlete with
 a year of history, DROPS single journals (default 7) one after the other; per drop:
@@ -42,25 +42,27 @@ QUEUED = {
         ],
     },
 }
+# (run coordinator, settings): how runs are coordinated, and how one athlete is run
+ASSET_RUN = {"HRV_SQUAD_MIN_ATHLETES": "4"}  # one athlete: an asset run of athlete_assets
+EXECUTOR = {"HRV_SQUAD_MIN_ATHLETES": "1"}  # one athlete: the squad executor, a run of one
 VARIANTS = {
-    "queued, dequeue every 1 s (shipped)": QUEUED,
-    "queued, 1 s, dequeue_use_threads": {
-        **QUEUED,
-        "config": {**QUEUED["config"], "dequeue_use_threads": True, "dequeue_num_workers": 2},
-    },
-    "default coordinator (no queue)": {
-        "module": "dagster.core.run_coordinator",
-        "class": "DefaultRunCoordinator",
-    },
+    "queued (shipped), an asset run": (QUEUED, ASSET_RUN),
+    "queued (shipped), the squad executor": (QUEUED, EXECUTOR),
+    "default coordinator (no queue), an asset run": (
+        {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"},
+        ASSET_RUN,
+    ),
 }
 
 
-def measure(name: str, coordinator: dict, drops: int, root: Path) -> list[dict[str, float]]:
+def measure(
+    name: str, coordinator: dict, env: dict[str, str], drops: int, root: Path
+) -> list[dict[str, float]]:
     tree = Tree(root)
     for p in (tree.inbox, tree.sources, tree.data):
         p.mkdir(parents=True)
     settle = {"HRV_INBOX_SETTLE_SECONDS": "1", "HRV_SOURCES_SETTLE_SECONDS": "1"}
-    daemon = Daemon(ROOT / "definitions.py", tree, root, settle)
+    daemon = Daemon(ROOT / "definitions.py", tree, root, settle | env)
     config_path = daemon.home / "dagster.yaml"
     config = yaml.safe_load(config_path.read_text())
     config["run_coordinator"] = coordinator
@@ -109,9 +111,11 @@ def measure(name: str, coordinator: dict, drops: int, root: Path) -> list[dict[s
 def main() -> int:
     drops = min(7, int(sys.argv[1])) if len(sys.argv) > 1 else 7
     rows = []
-    for name, coordinator in VARIANTS.items():
+    chosen = [v for v in VARIANTS if not sys.argv[2:] or any(a in v for a in sys.argv[2:])]
+    for name in chosen:
+        coordinator, env = VARIANTS[name]
         with tempfile.TemporaryDirectory() as tmp:
-            got = measure(name, coordinator, drops, Path(tmp))
+            got = measure(name, coordinator, env, drops, Path(tmp))
         med = {k: statistics.median(g[k] for g in got) for k in got[0]}
         rows.append((name, med, max(g["total"] for g in got)))
     print(f"\n| coordination | detect + submit | queue | run | total (median of {drops}) | max |")

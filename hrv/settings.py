@@ -94,11 +94,11 @@ class Settings(BaseSettings):
         description="runs tried for an athlete's changed readings before they are reported stuck",
     )
     squad_min_athletes: int = Field(
-        default=4,
+        default=1,
         ge=0,
         validation_alias=_env("HRV_SQUAD_MIN_ATHLETES", "HRV_BATCH_MIN_ATHLETES"),
-        description="from this many athletes in one sensor tick on, they share squad runs "
-        "(0: never)",
+        description="from this many athletes in one sensor tick on, they are updated by "
+        "squad runs (1: always; fewer athletes get an asset run each; 0: never)",
     )
     squad_size: int = Field(
         default=250,

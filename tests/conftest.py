@@ -102,3 +102,50 @@ def pytest_collection_modifyitems(items):
         return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module is kept
+
+
+@dataclass
+class Update:
+    """One athlete's update as a sensor requested it: in an asset run of its own, or as a
+    member of a squad run (the shape of the request aside, the same update)."""
+
+    athlete: str
+    job: str
+    trigger: str
+    files: list[str] | None
+    selection: set
+    checks: set | None
+    request: dg.RunRequest
+
+
+def updates(requests) -> dict[str, Update]:
+    """The athletes a tick's run requests update, each with its update."""
+    from assets.runs import JOURNAL_OP, SQUAD_JOB, SQUAD_OP, AthleteRun
+
+    out: dict[str, Update] = {}
+    for r in requests:
+        if r.job_name == SQUAD_JOB:
+            for m in r.run_config["ops"][SQUAD_OP]["config"]["athletes"]:
+                spec = AthleteRun(**m)
+                checks = spec.check_selection()
+                out[spec.athlete] = Update(
+                    spec.athlete,
+                    r.job_name,
+                    spec.trigger,
+                    spec.files,
+                    set(spec.selection()),
+                    set(checks) if checks is not None else None,
+                    r,
+                )
+        else:
+            config = (r.run_config or {}).get("ops", {}).get(JOURNAL_OP, {}).get("config", {})
+            out[r.partition_key] = Update(
+                r.partition_key,
+                r.job_name,
+                r.tags.get("hrv/trigger", ""),
+                config.get("files"),
+                set(r.asset_selection or []),
+                set(r.asset_check_keys) if r.asset_check_keys is not None else None,
+                r,
+            )
+    return out

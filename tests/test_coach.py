@@ -298,7 +298,7 @@ def test_the_board_sensor_applies_athletes_yaml_and_refuses_a_bad_one(tree, inst
             return squad_board_sensor(ctx)
 
     def jobs(result):
-        return [(r.job_name, r.partition_key) for r in result.run_requests]
+        return [(r.job_name, r.tags.get("athlete")) for r in result.run_requests]
 
     first = tick(None)  # the first tick builds the board, re-runs nobody
     assert jobs(first) == [("squad_board", None)]
@@ -307,11 +307,11 @@ def test_the_board_sensor_applies_athletes_yaml_and_refuses_a_bad_one(tree, inst
     assert jobs(second) == [("squad_board", None)]
     roster.write_text("athletes:\n  ann: {display_name: Ann B., normal_range_width: 0.8}\n")
     third = tick(second.cursor)
-    assert jobs(third) == [("athlete_assets", "ann")]  # the board waits for ann's run
+    assert jobs(third) == [("squad_update", "ann")]  # the board waits for ann's run
     assert third.run_requests[0].tags["hrv/trigger"] == "settings"
     roster.write_text("athletes:\n  ann: {normal_range_width: wide}\n")
     fourth = tick(third.cursor)
-    assert not [j for j in jobs(fourth) if j[0] == "athlete_assets"]
+    assert not [j for j in jobs(fourth) if j[0] != "squad_board"]
     refused = [a for a in read_alerts(tree.data) if a["kind"] == "rejected_file"]
     assert len(refused) == 1 and refused[0]["title"].startswith("Refused athletes.yaml")
     assert "athletes.ann.normal_range_width = 'wide'" in refused[0]["text"]

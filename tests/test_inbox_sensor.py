@@ -14,6 +14,7 @@ from hrv.intake.inbox import candidate_for, parse_candidate, scan_inbox
 from hrv.intake.journal import parse_journal_bytes
 from hrv.planning.inbox_tick import InboxLimits, ParseCache, load_state, plan_tick
 from sensors.inbox import PARSE_CACHE, inbox_sensor
+from tests.conftest import updates
 
 OLD = time.time() - 3600
 
@@ -223,13 +224,14 @@ def test_sensor_requests_partitioned_runs_of_the_journal_and_downstream(sensor_e
     drop(tree.inbox / "ann" / "2026-01-02.json", '{"date": "2026-01-02"}')
     drop(tree.inbox / "2026-01-01.md", md("2026-01-01", athlete="bob"))
     result = evaluate(tree, instance)
-    by_athlete = {r.partition_key: r for r in result.run_requests}
+    by_athlete = updates(result.run_requests)
     assert set(by_athlete) == {"ann", "bob"}
     ann = by_athlete["ann"]
-    assert set(ann.asset_selection) == {*JOURNAL_AND_DOWNSTREAM, READINGS_KEY}  # no readings yet
-    files = ann.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
-    assert sorted(files) == ["ann/2026-01-01.md", "ann/2026-01-02.json"]
-    assert ann.tags["athlete"] == "ann" and ann.tags["hrv/trigger"] == "inbox"
+    assert ann.selection == {*JOURNAL_AND_DOWNSTREAM, READINGS_KEY}  # no readings yet
+    assert sorted(ann.files) == ["ann/2026-01-01.md", "ann/2026-01-02.json"]
+    assert ann.trigger == "inbox"
+    # two athletes on two cores: a squad run each, tagged with its athlete
+    assert [r.tags["athlete"] for r in result.run_requests] == ["ann", "bob"]
     (add,) = result.dynamic_partitions_requests
     assert sorted(add.partition_keys) == ["ann", "bob"]
     assert json.loads(result.cursor)["attempts"]
@@ -306,9 +308,8 @@ def test_identical_content_is_archived_without_a_run(sensor_env):
     drop(tree.inbox / "ann" / "same.md", md("2026-01-01", mood=3))
     drop(tree.inbox / "ann" / "changed.md", md("2026-01-03", mood=4))
     result = evaluate(tree, instance)
-    (run,) = result.run_requests
-    files = run.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
-    assert sorted(files) == ["ann/changed.md", "ann/copy.md"]
+    (run,) = updates(result.run_requests).values()
+    assert sorted(run.files) == ["ann/changed.md", "ann/copy.md"]
     assert (tree.inbox / "processed" / "ann" / "same.md").exists()
     assert not (tree.inbox / "ann" / "same.md").exists()
 
@@ -334,9 +335,8 @@ def test_the_newest_file_of_a_tick_wins_a_day_two_files_offer(sensor_env):
     now = dt.datetime.now().timestamp()
     os.utime(correction, (now - 60, now - 60))
     os.utime(revert, (now - 30, now - 30))
-    (run,) = evaluate(tree, instance).run_requests
-    files = run.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
-    assert sorted(files) == ["ann/fix.md", "ann/undo.md"]
+    (run,) = updates(evaluate(tree, instance).run_requests).values()
+    assert sorted(run.files) == ["ann/fix.md", "ann/undo.md"]
     assert revert.exists()  # not archived as a "duplicate"
 
 
@@ -358,7 +358,7 @@ def test_a_just_dropped_file_is_taken_in_the_same_tick(sensor_env):
     drop(tree.inbox / "ann" / "2026-01-01.md", md("2026-01-01"), age=False)
     t0 = time.monotonic()
     result = evaluate(tree, instance, inbox_settle_seconds=0.5)
-    assert [r.partition_key for r in result.run_requests] == ["ann"]
+    assert list(updates(result.run_requests)) == ["ann"]
     assert time.monotonic() - t0 < 2.0
 
 
@@ -390,7 +390,7 @@ def test_many_athletes_in_one_tick_share_balanced_squad_runs(sensor_env):
     assert sorted(added.partition_keys) == athletes
 
 
-def test_a_squad_in_progress_holds_its_athletes_and_few_athletes_get_their_own_runs(
+def test_a_squad_in_progress_holds_its_athletes_and_few_athletes_get_asset_runs_if_set(
     sensor_env,
 ):
     tree, instance = sensor_env
@@ -404,9 +404,9 @@ def test_a_squad_in_progress_holds_its_athletes_and_few_athletes_get_their_own_r
     )
     for a in ("a0", "a1", "a2", "a3"):
         drop(tree.inbox / a / "2026-01-01.md", md("2026-01-01"))
-    result = evaluate(tree, instance)
-    # a0 and a1 wait for the squad; two athletes left, below the squad threshold of 4
-    assert sorted(r.partition_key for r in result.run_requests) == ["a2", "a3"]
+    result = evaluate(tree, instance, squad_min_athletes=4)
+    # a0 and a1 wait for the squad; two athletes left, below a squad threshold of 4
+    assert sorted(updates(result.run_requests)) == ["a2", "a3"]
     assert {r.job_name for r in result.run_requests} == {"athlete_assets"}
     status = json.loads((tree.data / "inbox_status.json").read_text())
     waiting = {p["athlete"] for p in status["pending"] if "in progress" in p["reason"]}
@@ -438,8 +438,7 @@ def test_an_idle_tick_keeps_watching_and_takes_a_file_dropped_meanwhile(sensor_e
     t0 = time.monotonic()
     result = tick(instance, resources)
     returned = time.monotonic()
-    (request,) = result.run_requests
-    assert request.partition_key == "ann"
+    assert list(updates(result.run_requests)) == ["ann"]
     # taken in this tick, right after settling: not at the end of the watch window
     assert returned - drop_at["t"] < 0.3 + 0.2 + 1.0
     assert returned - t0 < 3
@@ -486,7 +485,7 @@ def test_the_watch_outlasts_a_change_that_leaves_nothing_to_do(sensor_env):
     threading.Thread(target=meanwhile).start()
     t0 = time.monotonic()
     result = tick(instance, resources)
-    assert [r.partition_key for r in result.run_requests] == ["bob"]
+    assert list(updates(result.run_requests)) == ["bob"]
     assert time.monotonic() - t0 < 3
 
 
@@ -548,11 +547,7 @@ def test_a_file_name_that_is_not_utf8_no_longer_stops_the_inbox(sensor_env):
     os.utime(latin, (OLD, OLD))
     drop(tree.inbox / "2026-01-03.md", md("2026-01-03", athlete="bob"))
     result = tick(instance, tree.resources())
-    files = sorted(
-        f
-        for r in result.run_requests
-        for f in r.run_config["ops"]["bronze__journal_entries"]["config"]["files"]
-    )
+    files = sorted(f for u in updates(result.run_requests).values() for f in u.files)
     assert files == ["2026-01-03.md", "ann/2026-01-01.md", "ann/caf%E9.md"]
     assert sorted(os.listdir(tree.inbox / "ann")) == ["2026-01-01.md", "caf%E9.md"]
 

@@ -19,7 +19,7 @@ def test_defaults_are_the_contracts():
     )
     assert s.default_athlete == "me" and s.timezone == "UTC"
     assert (s.freshness_warn_hours, s.freshness_fail_hours) == (36.0, 60.0)
-    assert (s.squad_min_athletes, s.squad_size) == (4, 250) and s.squad_runs >= 1
+    assert (s.squad_min_athletes, s.squad_size) == (1, 250) and s.squad_runs >= 1
     assert s.webserver_url == "http://127.0.0.1:3000" and not s.slack_configured
 
 

@@ -24,6 +24,7 @@ from hrv.storage.files import sha256_file
 from sensors import freshness as freshness_module
 from sensors.freshness import freshness_sensor
 from sensors.sources import SOURCE_CACHE, sources_sensor
+from tests.conftest import updates
 
 OLD = time.time() - 3600
 
@@ -224,7 +225,8 @@ def test_sources_sensor_requests_readings_and_downstream(tree, instance, fresh_c
     os.utime(bad, (OLD, OLD))
     result = sensor_tick(sources_sensor, tree, instance)
     (req,) = result.run_requests
-    assert req.partition_key == "ann" and set(req.asset_selection) == READINGS_AND_DOWNSTREAM
+    (ann,) = updates(result.run_requests).values()
+    assert ann.athlete == "ann" and ann.selection == READINGS_AND_DOWNSTREAM
     assert req.tags["hrv/trigger"] == "sources" and req.tags["hrv/changed_days"] == "2"
     assert result.dynamic_partitions_requests[0].partition_keys == ["ann"]
     (alert,) = read_alerts(tree.data)
@@ -253,10 +255,9 @@ def test_freshness_sensor_alerts_and_runs_the_check_on_changes_of_state(
     # ann is fresh (her readings run judged her already); cat has no readings: not judged;
     # bob is stale: alerted, and his source_freshness check runs so the UI shows it
     (check,) = first.run_requests
-    assert (check.job_name, check.partition_key) == ("athlete_assets", "bob")
-    assert check.asset_selection == [] and [k.name for k in check.asset_check_keys] == [
-        "source_freshness"
-    ]
+    (bob,) = updates(first.run_requests).values()
+    assert bob.athlete == "bob" and bob.selection == set()
+    assert [k.name for k in bob.checks] == ["source_freshness"]
     assert check.tags["athlete"] == "bob" and check.tags["hrv/trigger"] == "clock"
     alerts = read_alerts(tree.data)
     assert [(a["athlete"], a["status"], a["severity"]) for a in alerts] == [
@@ -276,7 +277,8 @@ def test_freshness_sensor_alerts_and_runs_the_check_on_changes_of_state(
     time.sleep(1.1)
     back = run(same.cursor)
     (check,) = back.run_requests
-    assert check.partition_key == "bob" and check.run_key != first.run_requests[0].run_key
+    assert list(updates(back.run_requests)) == ["bob"]
+    assert check.run_key != first.run_requests[0].run_key
     last = read_alerts(tree.data)[-1]
     assert (last["athlete"], last["status"], last["kind"]) == ("bob", "resolved", "stale_source")
     assert last["fingerprint"] == alerts[0]["fingerprint"]

@@ -25,10 +25,10 @@ GRAPH = StepGraph(
         features.STEP,
         model.STEP,
         predictions.STEP,
+        forecast.STEP,  # first after the predictions: the athlete's forecast sooner
         registry.STEP,
         reconciliation.STEP,
         summary.STEP,
-        forecast.STEP,
     ]
 )
 

@@ -72,9 +72,14 @@ def _retryable(exc: Exception) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, dg.Failure):
-        return exc.description or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
+    """The error, root cause first (as the run failure alerts of asset runs say it), then
+    its notes (how often it was retried)."""
+    text = (
+        exc.description or type(exc).__name__
+        if isinstance(exc, dg.Failure)
+        else f"{type(exc).__name__}: {exc}"
+    )
+    return "\n".join([text, *(f"({note})" for note in getattr(exc, "__notes__", []))])
 
 
 def with_retries(
@@ -88,6 +93,10 @@ def with_retries(
         try:
             return work()
         except Exception as exc:
+            if delay is None and attempt > 1:
+                exc.add_note(
+                    f"retried {attempt - 1} times, after {', '.join(f'{d:g}' for d in delays)} s"
+                )
             if delay is None or not _retryable(exc):
                 raise
             log.warning(f"{what}: {_describe(exc)}; retry {attempt} in {delay:g} s")

@@ -300,9 +300,10 @@ def test_a_squad_retries_a_step_as_the_assets_retry_policy_does():
     assert with_retries("a/x", flaky(2, OSError("disk busy")), log, (0.05, 0.1, 0.2)) == "done"
     assert len(calls) == 3 and calls[2] - calls[1] >= 0.1 > calls[1] - calls[0] >= 0.05
     calls.clear()
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as gave_up:
         with_retries("a/x", flaky(9, OSError("gone")), log, (0.0, 0.0, 0.0))
     assert len(calls) == 4  # the first try and 3 retries, as FS_RETRY
+    assert gave_up.value.__notes__ == ["retried 3 times, after 0, 0, 0 s"]
     calls.clear()
     data_problem = dg.Failure(description="journal unreadable", allow_retries=False)
     with pytest.raises(dg.Failure):

@@ -43,6 +43,8 @@ SERVICES = ("postgres", "user_code", "webserver", "daemon")
 ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 
 RUNS = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+RUN_TIMES = """{ runsOrError { ... on Runs { results {
+  runId jobName status startTime endTime tags { key value } } } } }"""
 CHECKS = """{ assetNodes { assetKey { path }
   assetChecksOrError { ... on AssetChecks { checks { name
     partitionStatuses { ... on AssetCheckDefaultPartitionStatuses {
@@ -410,21 +412,37 @@ def test_a_changed_password_shows_unhealthy_until_the_database_has_it(stack):
 
 def test_every_run_in_a_container_of_its_own_with_the_override(stack, tmp_path):
     """docker-compose.docker-runs.yml: the daemon launches each run as a container of the
-    image (DockerRunLauncher) with the same folders and database; a squad goes through, its
-    run logs show in the UI."""
+    image (DockerRunLauncher) with the same folders and database. Six athletes dropped at
+    once with HRV_SQUAD_RUNS=2 become two squad runs, each in a container of its own and
+    running at the same time; every check of every athlete shows in the UI; the run logs
+    too."""
     stack.compose("down", "--timeout", "20")
     stack.override = True
+    stack.set_env(HRV_SQUAD_RUNS="2")
     stack.up()
     before = {r["runId"] for r in stack.runs()}
-    squad = (
-        AthleteProfile("eli", 44.0, "json_yaml", "whoop"),
-        AthleteProfile("finn", 71.0, "md_named", "garmin"),
+    squad = tuple(
+        AthleteProfile(name, base, journal, source)
+        for name, base, journal, source in (
+            ("eli", 44.0, "json_yaml", "whoop"),
+            ("finn", 71.0, "md_named", "garmin"),
+            ("gus", 58.0, "md_default", "generic_csv"),
+            ("hana", 66.0, "json_yaml", "generic_csv"),
+            ("ivo", 52.0, "md_named", "whoop"),
+            ("jo", 80.0, "md_default", "garmin"),
+        )
     )
+    athletes = [p.athlete for p in squad]
     stack.drop(_staged(tmp_path, squad, days=40, seed=5))
-    stack.wait_for_forecasts(["eli", "finn"])
+    stack.wait_for_forecasts(athletes)
     new = [r for r in stack.runs() if r["runId"] not in before]
-    assert new
     assert_every_failure_was_retried(new)
+    timed = {
+        r["runId"]: r
+        for r in stack.gql(RUN_TIMES)["runsOrError"]["results"]
+        if r["runId"] not in before
+    }
+    squads = [r for r in timed.values() if r["jobName"] == "squad_update"]
     containers = _docker(
         "ps",
         "-a",
@@ -432,10 +450,50 @@ def test_every_run_in_a_container_of_its_own_with_the_override(stack, tmp_path):
         "--filter",
         "ancestor=hrv-sentinel:latest",
         "--format",
-        "{{.Command}}",
-    )
-    assert "execute_run" in containers, containers
-    events = stack.gql(LOG_EVENTS, {"r": new[0]["runId"]})["logsForRun"]["events"]
+        "{{.ID}} {{.Command}}",
+    ).splitlines()
+    # each squad run in a container of its own (the run id is in the container's command)
+    holders = {r["runId"]: [c.split()[0] for c in containers if r["runId"] in c] for r in squads}
+    assert all(len(ids) == 1 for ids in holders.values()), holders
+    assert len({ids[0] for ids in holders.values()}) == len(squads)
+    # the tick's six athletes were spread over two runs that ran at the same time
+    pairs = [
+        (a, b)
+        for a in squads
+        for b in squads
+        if a["runId"] < b["runId"]
+        and a["startTime"] < b["endTime"]
+        and b["startTime"] < a["endTime"]
+    ]
+    assert pairs, [(r["runId"][:8], r["startTime"], r["endTime"]) for r in squads]
+    # the Runs page names them: together, the squad runs' hrv/athletes tags are everyone
+    named = {
+        name
+        for r in squads
+        for t in r["tags"]
+        if t["key"] == "hrv/athletes"
+        for name in t["value"].split(", ")
+    }
+    assert named == set(athletes), named
+    for (asset, check), shown in _check_partitions(stack).items():
+        assert set(athletes) <= shown, (asset, check, shown)
+    events = stack.gql(LOG_EVENTS, {"r": squads[0]["runId"]})["logsForRun"]["events"]
     keys = [e["fileKey"] for e in events if e["__typename"] == "LogsCapturedEvent"]
-    logs = stack.gql(CAPTURED, {"k": [new[0]["runId"], "compute_logs", keys[0]]})["capturedLogs"]
-    assert "STEP_START" in (logs["stderr"] or "") + (logs["stdout"] or ""), logs
+    logs = stack.gql(CAPTURED, {"k": [squads[0]["runId"], "compute_logs", keys[0]]})
+    text = (logs["capturedLogs"]["stderr"] or "") + (logs["capturedLogs"]["stdout"] or "")
+    assert "STEP_START" in text, logs
+
+
+def _check_partitions(stack: Stack) -> dict[tuple[str, str], set[str]]:
+    """Every athlete check's partitions the UI counts (passed or failed)."""
+    out = {}
+    for node in stack.gql(CHECKS)["assetNodes"]:
+        key = "/".join(node["assetKey"]["path"])
+        if key == "agent/squad_board":
+            continue
+        for check in node["assetChecksOrError"]["checks"]:
+            st = check["partitionStatuses"] or {}
+            out[(key, check["name"])] = set(st.get("succeededPartitions", [])) | set(
+                st.get("failedPartitions", [])
+            )
+    return out

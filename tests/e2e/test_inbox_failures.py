@@ -88,7 +88,7 @@ def seed_athlete(tree, athlete, days, seed):
     )
 
 
-def test_a_squad_arriving_at_once_shares_one_squad_run_and_a_broken_athlete_is_isolated(live):
+def test_a_squad_arriving_at_once_shares_squad_runs_and_a_broken_athlete_is_isolated(live):
     tree, instance, proc = live
     good = [f"sq{i}" for i in range(4)]
     for i, athlete in enumerate([*good, "sqbad"]):
@@ -115,14 +115,19 @@ def test_a_squad_arriving_at_once_shares_one_squad_run_and_a_broken_athlete_is_i
     assert alert["subject"] == "bronze/journal_entries"
     assert "journal_log.jsonl" in alert["text"] or "JSON" in alert["text"]
     squads = [r for r in runs(instance, since) if r.job_name == "squad_update"]
-    assert len(squads) == 1
-    squad = squads[0]
-    config = squad.run_config["ops"]["update_squad"]["config"]
-    assert sorted(m["athlete"] for m in config["athletes"]) == sorted([*good, "sqbad"])
-    assert squad.tags["hrv/squad"] == "5" and "sq0" in squad.tags["hrv/athletes"]
-    wait_for(lambda: squad_done(instance, squad.run_id), 60, "the squad run to end", proc.tail)
-    # one run, every athlete recorded on its own partition: materializations and checks
-    done = materializations(instance, [squad.run_id])
+
+    def members(run):
+        return [m["athlete"] for m in run.run_config["ops"]["update_squad"]["config"]["athletes"]]
+
+    # the tick's five athletes, spread over squad runs (one per core), each once
+    assert sorted(a for r in squads for a in members(r)) == sorted([*good, "sqbad"])
+    assert all(r.tags["hrv/squad"] == str(len(members(r))) for r in squads)
+    (squad,) = [r for r in squads if "sqbad" in members(r)]
+    assert "sqbad" in squad.tags["hrv/athletes"]
+    for r in squads:
+        wait_for(lambda r=r: squad_done(instance, r.run_id), 60, "the squad runs", proc.tail)
+    # every athlete recorded on its own partition: materializations and checks
+    done = materializations(instance, [r.run_id for r in squads])
     for athlete in good:
         assert {a for a, p in done if p == athlete} == {
             k.to_user_string() for k in JOURNAL_AND_DOWNSTREAM
@@ -133,8 +138,10 @@ def test_a_squad_arriving_at_once_shares_one_squad_run_and_a_broken_athlete_is_i
             == (dt.date.today() + dt.timedelta(days=1)).isoformat()
         )
     assert not {a for a, p in done if p == "sqbad"} & {"bronze/journal_entries"}
-    # the squad run fails, naming sqbad; nobody else is alerted
-    assert instance.get_run_by_id(squad.run_id).status == dg.DagsterRunStatus.FAILURE
+    # sqbad's squad run fails, naming sqbad; the others succeed; nobody else is alerted
+    statuses = {r.run_id: instance.get_run_by_id(r.run_id).status for r in squads}
+    assert statuses.pop(squad.run_id) == dg.DagsterRunStatus.FAILURE
+    assert set(statuses.values()) <= {dg.DagsterRunStatus.SUCCESS}
     assert squad.run_id in alert["link"]  # the link in Slack opens the squad run
     assert not [
         a
@@ -157,7 +164,7 @@ def test_a_squad_arriving_at_once_shares_one_squad_run_and_a_broken_athlete_is_i
     retries = [
         r
         for r in runs(instance, since)
-        if r.tags.get("athlete") == "sqbad" and r.tags.get("hrv/trigger") == "inbox"
+        if r.tags.get("athlete") == "sqbad" and r.job_name == "athlete_assets"
     ]
     # a retry is an asset run of its own: its failure shows on sqbad's partitions
     assert len(retries) == 1 and retries[0].job_name == "athlete_assets"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hrv.intake.journal import JournalEntry
-from hrv.storage.files import write_text_atomic
+from hrv.storage.files import ParsedFiles, write_text_atomic
 
 READING_FIELDS = (
     "date",
@@ -51,6 +51,29 @@ class IncomingEntry:
     entry: JournalEntry
     source_file: str
     file_sha256: str | None
+
+
+def _parse_journal_log(path: Path) -> list[dict[str, Any]]:
+    out = []
+    text = path.read_text(encoding="utf-8")
+    n = 0
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problem = f"line {n} is not a whole JSON record ({exc.msg})"
+            raise StoreDamaged(path, problem) from None
+        if not isinstance(record, dict) or not {"date", "entry"} <= set(record):
+            raise StoreDamaged(path, f"line {n} is not a journal version")
+        out.append(record)
+    if text and not text.endswith("\n"):
+        raise StoreDamaged(path, f"line {n} is cut short (no end of line)")
+    return out
+
+
+_JOURNAL_LOGS = ParsedFiles(_parse_journal_log)
 
 
 class AthleteStore:
@@ -84,25 +107,12 @@ class AthleteStore:
 
     # journal -----------------------------------------------------------------
     def journal_versions(self) -> list[dict[str, Any]]:
-        path = self.journal_log_path
-        if not path.exists():
+        """Every stored version, oldest first (read-only dicts: parsed once per version
+        of the log in this process, as several steps of an update read it)."""
+        try:
+            return list(_JOURNAL_LOGS.get(self.journal_log_path))
+        except FileNotFoundError:
             return []
-        out = []
-        text = path.read_text(encoding="utf-8")
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problem = f"line {n} is not a whole JSON record ({exc.msg})"
-                raise StoreDamaged(path, problem) from None
-            if not isinstance(record, dict) or not {"date", "entry"} <= set(record):
-                raise StoreDamaged(path, f"line {n} is not a journal version")
-            out.append(record)
-        if text and not text.endswith("\n"):
-            raise StoreDamaged(path, f"line {n} is cut short (no end of line)")
-        return out
 
     def current_entry_shas(self) -> dict[str, str]:
         """ISO date -> content hash of the current entry of that day."""

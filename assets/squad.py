@@ -33,26 +33,41 @@ def pool_connections(instance: dg.DagsterInstance) -> None:
         _POOLED.add(id(instance))
 
 
+def earlier_runs_athletes(records: Sequence[dg.RunRecord], run_id: str) -> set[str]:
+    """The athletes that in-progress runs created before ``run_id``'s are updating. Only
+    earlier runs count: two runs that share an athlete (two sensors deciding in the same
+    moment) never wait for each other; the later one waits."""
+    mine = next((r for r in records if r.dagster_run.run_id == run_id), None)
+    created = (mine.create_timestamp, mine.storage_id) if mine else None
+    return {
+        a
+        for r in records
+        if r.dagster_run.run_id != run_id
+        and (created is None or (r.create_timestamp, r.storage_id) < created)
+        for a in run_athletes(r.dagster_run)
+    }
+
+
 def busy_athletes(context: dg.OpExecutionContext, athletes: set[str]) -> set[str]:
-    """Which of ``athletes`` another run is updating right now (one query for the squad)."""
-    runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
-    return {a for run in runs if run.run_id != context.run_id for a in run_athletes(run)} & athletes
+    """Which of ``athletes`` an earlier run is updating right now (one query)."""
+    records = context.instance.get_run_records(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+    return earlier_runs_athletes(records, context.run_id) & athletes
 
 
 def wait_for_athlete(context: dg.OpExecutionContext, athlete: str) -> None:
-    """Wait (up to a run's maximum runtime) while another run of ``athlete`` is queued or
-    in progress: two runs of one athlete never overlap (a sensor or a person in the UI may
-    have started one in the same moment as this squad)."""
+    """Wait (up to a run's maximum runtime) while a run created before this one is
+    updating ``athlete``: two runs of one athlete never overlap (a sensor or a person in
+    the UI may have started one in the same moment as this squad)."""
     deadline = time.monotonic() + RUN_MAX_RUNTIME_SECONDS
     said = False
     while time.monotonic() < deadline:
         if not busy_athletes(context, {athlete}):
             return
         if not said:
-            context.log.info(f"{athlete}: waiting for another run of this athlete to finish")
+            context.log.info(f"{athlete}: waiting for an earlier run of this athlete to finish")
             said = True
         time.sleep(0.5)
-    context.log.warning(f"{athlete}: another run is still in progress; going ahead")
+    context.log.warning(f"{athlete}: an earlier run is still in progress; going ahead")
 
 
 def run_members(

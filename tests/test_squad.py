@@ -420,3 +420,31 @@ def test_a_squad_waits_for_an_athletes_run_started_elsewhere(tree, instance):
         limit=1,
     ).records[0]
     assert first.timestamp >= ended["at"]
+
+
+def test_of_two_runs_sharing_an_athlete_only_the_later_one_waits(instance):
+    """Two sensors deciding in the same moment start two runs for one athlete: each
+    waiting for the other would wait forever (seen on the compose stack); the earlier one
+    goes ahead, the later one waits for it."""
+    from assets.squad import earlier_runs_athletes
+
+    def squad(names):
+        request = squad_run_request(members(names))
+        return instance.add_run(
+            dg.DagsterRun(
+                job_name=SQUAD_JOB,
+                status=dg.DagsterRunStatus.STARTED,
+                run_config=request.run_config,
+                tags=request.tags,
+            )
+        )
+
+    first = squad(["carol", "me"])
+    second = squad(["me"])
+    third = squad(["dan"])
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+    )
+    assert earlier_runs_athletes(records, first.run_id) == set()
+    assert earlier_runs_athletes(records, second.run_id) == {"carol", "me"}
+    assert earlier_runs_athletes(records, third.run_id) == {"carol", "me"}

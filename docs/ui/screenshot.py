@@ -1,7 +1,9 @@
 """Screenshots of the Dagster UI for these docs: headless Chromium over the DevTools
 protocol, with Dagster's community modal dismissed.
 
-    .venv/bin/python docs/ui/screenshot.py URL OUT.png   (needs `apt-get install chromium`)
+    .venv/bin/python docs/ui/screenshot.py URL OUT.png [TAB]   (needs `apt-get install chromium`)
+
+TAB: the text of a tab to click before the picture (e.g. "Partitions" of a check).
 """
 
 import asyncio
@@ -17,7 +19,7 @@ import websockets
 PORT = 9333
 
 
-async def capture(ws_url: str, url: str, out: str) -> None:
+async def capture(ws_url: str, url: str, out: str, tab: str | None = None) -> None:
     async with websockets.connect(ws_url, max_size=50_000_000) as ws:
         n = 0
 
@@ -37,12 +39,18 @@ async def capture(ws_url: str, url: str, out: str) -> None:
         skip += ".filter(b => b.textContent.trim() === 'Skip').forEach(b => b.click())"
         await call("Runtime.evaluate", expression=skip)
         await asyncio.sleep(2)
+        if tab:
+            click = "[...document.querySelectorAll('button, a, [role=tab]')]"
+            click += f".filter(b => b.textContent.trim() === {json.dumps(tab)})"
+            click += ".forEach(b => b.click())"
+            await call("Runtime.evaluate", expression=click)
+            await asyncio.sleep(4)
         shot = await call("Page.captureScreenshot", format="png")
         with open(out, "wb") as fh:
             fh.write(base64.b64decode(shot["data"]))
 
 
-def main(url: str, out: str) -> None:
+def main(url: str, out: str, tab: str | None = None) -> None:
     args = ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     args += ["--window-size=1500,1300", f"--remote-debugging-port={PORT}", "about:blank"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,10 +62,10 @@ def main(url: str, out: str) -> None:
             except OSError:
                 time.sleep(0.2)
         ws_url = next(t["webSocketDebuggerUrl"] for t in tabs if t["type"] == "page")
-        asyncio.run(capture(ws_url, url, out))
+        asyncio.run(capture(ws_url, url, out, tab))
     finally:
         proc.terminate()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

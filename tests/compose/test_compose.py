@@ -290,7 +290,7 @@ def test_a_squad_dropped_in_becomes_forecasts_runs_checks_and_logs(stack, tmp_pa
     wait_for(lambda: not problems(), 60, "every check per athlete", lambda: str(problems()))
 
     # run logs: written in the code server's container, read by the webserver's
-    run = next(r for r in runs if any(t["key"] == "athlete" for t in r["tags"]))
+    run = next(r for r in runs if any(t["key"] == "hrv/squad" for t in r["tags"]))
     events = stack.gql(LOG_EVENTS, {"r": run["runId"]})["logsForRun"]["events"]
     keys = [e["fileKey"] for e in events if e["__typename"] == "LogsCapturedEvent"]
     assert keys, events

@@ -426,10 +426,10 @@ def test_every_run_in_a_container_of_its_own_with_the_override(stack, tmp_path):
         for name, base, journal, source in (
             ("eli", 44.0, "json_yaml", "whoop"),
             ("finn", 71.0, "md_named", "garmin"),
-            ("gus", 58.0, "md_default", "generic_csv"),
+            ("gus", 58.0, "csv_plus_md", "generic_csv"),
             ("hana", 66.0, "json_yaml", "generic_csv"),
             ("ivo", 52.0, "md_named", "whoop"),
-            ("jo", 80.0, "md_default", "garmin"),
+            ("jo", 80.0, "json_yaml", "garmin"),
         )
     )
     athletes = [p.athlete for p in squad]

@@ -3,7 +3,8 @@ protocol, with Dagster's community modal dismissed.
 
     .venv/bin/python docs/ui/screenshot.py URL OUT.png [TAB]   (needs `apt-get install chromium`)
 
-TAB: the text of a tab to click before the picture (e.g. "Partitions" of a check).
+TAB: the text of a tab to click before the picture (e.g. "Partitions" of a check); where
+several elements carry it, the last one (the innermost panel's).
 """
 
 import asyncio
@@ -42,7 +43,7 @@ async def capture(ws_url: str, url: str, out: str, tab: str | None = None) -> No
         if tab:
             click = "[...document.querySelectorAll('button, a, [role=tab]')]"
             click += f".filter(b => b.textContent.trim() === {json.dumps(tab)})"
-            click += ".forEach(b => b.click())"
+            click += ".slice(-1).forEach(b => b.click())"
             await call("Runtime.evaluate", expression=click)
             await asyncio.sleep(4)
         shot = await call("Page.captureScreenshot", format="png")
